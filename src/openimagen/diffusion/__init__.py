@@ -1,0 +1,21 @@
+"""Continuous-time Gaussian diffusion (Imagen App. A): schedules, forward process, parameterizations, loss,
+classifier-free guidance, thresholding and samplers. Pure functions of tensors; networks live in `openimagen.nn`."""
+
+from openimagen.diffusion.guidance import Denoiser, guided_denoiser
+from openimagen.diffusion.loss import DiffusionConfig, diffusion_loss, loss_weight, sample_times
+from openimagen.diffusion.parameterization import (
+    PREDICTIONS, prediction_to_eps, prediction_to_x0, training_target, x0_to_eps,
+)
+from openimagen.diffusion.process import alpha_sigma, broadcast_like, q_posterior, q_sample, q_transition
+from openimagen.diffusion.samplers import SAMPLERS, ancestral_step, ddim_step, dpmpp_2m_step, sample, time_grid
+from openimagen.diffusion.schedules import CosineSchedule, LinearSchedule, Schedule, get_schedule
+from openimagen.diffusion.thresholding import dynamic_threshold, get_threshold, static_threshold
+
+__all__ = [
+    "Denoiser", "guided_denoiser", "DiffusionConfig", "diffusion_loss", "loss_weight", "sample_times",
+    "PREDICTIONS", "prediction_to_eps", "prediction_to_x0", "training_target", "x0_to_eps",
+    "alpha_sigma", "broadcast_like", "q_posterior", "q_sample", "q_transition",
+    "SAMPLERS", "ancestral_step", "ddim_step", "dpmpp_2m_step", "sample", "time_grid",
+    "CosineSchedule", "LinearSchedule", "Schedule", "get_schedule",
+    "dynamic_threshold", "get_threshold", "static_threshold",
+]
