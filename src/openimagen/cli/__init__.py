@@ -39,3 +39,6 @@ def run() -> None:
 
 
 # Subcommands register themselves below, one import per module (keep this list sorted).
+from openimagen.cli.encode import encode  # noqa: E402
+
+main.add_command(encode)

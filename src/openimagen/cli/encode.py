@@ -1,0 +1,41 @@
+"""`openimagen encode`: embed every caption of a data set once with a frozen text encoder (docs/text.md)."""
+
+from __future__ import annotations
+
+import click
+
+from openimagen.cli import UserError
+
+
+@click.command()
+@click.argument("captions", type=click.Path(exists=True, dir_okay=False))
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--encoder", "encoder_name", default="minilm", show_default=True,
+              help="'minilm' (offline default), a Hugging Face repo id, or a folder written by save_pretrained.")
+@click.option("--max-length", default=128, show_default=True, help="Tokens per caption; longer ones are cut.")
+@click.option("--field", default="caption", show_default=True, help="Caption field of a .jsonl / .csv manifest.")
+@click.option("--batch-size", default=64, show_default=True)
+@click.option("--shard-size", default=4096, show_default=True, help="Captions per shard file.")
+@click.option("--rank", default=0, show_default=True, envvar="RANK", help="This process's index (env RANK).")
+@click.option("--world-size", default=1, show_default=True, envvar="WORLD_SIZE",
+              help="Number of processes sharing the work (env WORLD_SIZE, as set by torchrun / accelerate).")
+@click.option("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available).")
+@click.option("--dtype", default=None, help="float32 / bfloat16 / float16 (default: float32 on CPU, bf16 on GPU).")
+def encode(captions, out_dir, encoder_name, max_length, field, batch_size, shard_size, rank, world_size, device,
+           dtype) -> None:
+    """Embed the captions in CAPTIONS (.txt, one per line; .jsonl / .csv with a caption field) into OUT_DIR.
+
+    Rerun the same command to resume an interrupted run; run it with --rank 0..N-1 --world-size N on N machines
+    to split the work.
+    """
+    from openimagen.text import CacheError, EncoderNotFoundError, encode_captions, load_encoder, read_captions
+
+    try:
+        texts = read_captions(captions, field=field)
+        encoder = load_encoder(encoder_name, max_length=max_length, device=device, dtype=dtype)
+        result = encode_captions(texts, encoder, out_dir, shard_size=shard_size, rank=rank, world_size=world_size,
+                                 batch_size=batch_size)
+    except (CacheError, EncoderNotFoundError, ValueError) as error:
+        raise UserError(str(error)) from error
+    click.echo(f"{out_dir}: {result.shards_written} shards written, {result.shards_skipped} already complete "
+               f"({result.captions_encoded} captions encoded with {encoder.id})")
