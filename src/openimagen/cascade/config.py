@@ -1,0 +1,78 @@
+"""Typed configs of a cascade: a text encoder and an ordered list of stages (Imagen Sec. 2.4, Fig. A.4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from openimagen.train.typed_config import ConfigError, check_positive
+
+__all__ = ["StageConfig", "CascadeConfig", "SAMPLERS", "THRESHOLDS"]
+
+SAMPLERS = ("ancestral", "ddim", "dpmpp_2m")
+THRESHOLDS = ("dynamic", "static", "none")
+
+
+@dataclass
+class StageConfig:
+    """One stage: network + diffusion process + output resolution + sampling defaults + noise-aug level.
+
+    Stage 1 maps text to a `resolution` image; a later stage maps text + the previous stage's image to `resolution`.
+    """
+
+    resolution: int                                   # output side length (px)
+    network: Any                                      # preset name (openimagen.nn) or a config table with "kind"
+    diffusion: dict = field(default_factory=dict)     # openimagen.diffusion.DiffusionConfig fields
+    crop_size: int | None = None                      # SR training on random crops of this size (Sec. 2.5); None = full
+    sampler: Literal["ancestral", "ddim", "dpmpp_2m"] = "dpmpp_2m"
+    steps: int = 25
+    guidance_scale: float = 5.0
+    threshold: Literal["dynamic", "static", "none"] = "dynamic"
+    percentile: float = 0.995                         # dynamic thresholding percentile (Sec. 2.3)
+    aug_level: float = 0.2                            # SR only: noise-conditioning aug at sampling (Sec. 2.4, App. D.2)
+
+    def __post_init__(self) -> None:
+        from openimagen.diffusion import DiffusionConfig
+
+        check_positive("resolution", self.resolution)
+        check_positive("steps", self.steps)
+        check_positive("guidance_scale", self.guidance_scale, allow_zero=True)
+        if not 0.0 <= self.aug_level <= 1.0:
+            raise ConfigError(f"aug_level: must be in [0, 1], got {self.aug_level!r}")
+        if not 0.5 <= self.percentile <= 1.0:
+            raise ConfigError(f"percentile: must be in [0.5, 1], got {self.percentile!r}")
+        if self.crop_size is not None and not 0 < self.crop_size <= self.resolution:
+            raise ConfigError(f"crop_size: must be in (0, resolution={self.resolution}], got {self.crop_size!r}")
+        if not isinstance(self.network, (str, dict)):
+            raise ConfigError(f"network: expected a preset name or a table, got {type(self.network).__name__}")
+        try:
+            self.diffusion_config = DiffusionConfig.from_dict(self.diffusion)
+        except (TypeError, ValueError) as error:
+            raise ConfigError(f"diffusion: {error}") from error
+
+    def sampling_defaults(self) -> dict:
+        return {"sampler": self.sampler, "steps": self.steps, "guidance_scale": self.guidance_scale,
+                "threshold": self.threshold, "percentile": self.percentile, "aug_level": self.aug_level}
+
+
+@dataclass
+class CascadeConfig:
+    """A frozen text encoder (name or path; None = the offline MiniLM default) and the stages, lowest res first."""
+
+    stages: list[StageConfig]
+    text_encoder: str | None = None
+    max_text_length: int = 128
+    channels: int = 3
+
+    def __post_init__(self) -> None:
+        if not self.stages:
+            raise ConfigError("cascade.stages: need at least one stage ([[cascade.stages]] tables)")
+        check_positive("cascade.max_text_length", self.max_text_length)
+        for number, (low, high) in enumerate(zip(self.stages, self.stages[1:]), start=2):
+            if high.resolution <= low.resolution:
+                raise ConfigError(f"cascade.stages.{number}.resolution={high.resolution} must exceed the previous "
+                                  f"stage's {low.resolution}")
+
+    def lowres_resolution(self, stage: int) -> int | None:
+        """Input resolution of 1-based `stage` (None for stage 1)."""
+        return None if stage == 1 else self.stages[stage - 2].resolution

@@ -1,0 +1,168 @@
+"""The training config: one TOML file ([cascade], [train], [data]) plus `--set key=value` overrides."""
+
+from __future__ import annotations
+
+import copy
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from openimagen.train.typed_config import ConfigError, check_positive, from_dict, to_dict
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - python 3.10
+    import tomli as tomllib
+
+__all__ = ["TrainConfig", "DataConfig", "ExperimentConfig", "load_config", "config_from_dict", "apply_overrides",
+           "parse_override"]
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation, EMA, checkpointing and feedback for one training run (any stage(s) of the cascade)."""
+
+    output_dir: str                                   # checkpoints, logs, samples, exported cascade
+    max_steps: int                                    # optimizer steps per stage
+    stages: list[int] = field(default_factory=lambda: [1])  # 1-based stage numbers trained in this run, in order
+    batch_size: int = 32                              # global batch per optimizer step (all processes)
+    micro_batch_size: int | None = None               # per process per forward; None -> no accumulation
+    lr: float = 1e-4
+    lr_schedule: Literal["constant", "cosine"] = "constant"   # after linear warmup
+    warmup_steps: int = 0
+    min_lr_ratio: float = 0.0                         # cosine decays to lr * min_lr_ratio at max_steps
+    adam_betas: tuple[float, float] = (0.9, 0.99)
+    adam_eps: float = 1e-8
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0                            # max global grad norm; 0 = off
+    ema_decay: float = 0.9999                         # final EMA decay
+    ema_warmup_power: float = 0.75                    # decay_t = min(ema_decay, 1 - (1+t)^-power); 0 = no warmup
+    cond_drop_prob: float = 0.1                       # caption -> "" (classifier-free guidance), Sec. 2.3
+    mixed_precision: Literal["no", "bf16", "fp16"] = "no"
+    compile: bool = False                             # torch.compile the network
+    seed: int = 0
+    checkpoint_every: int = 1000
+    keep_last: int = 3
+    resume: str = "auto"                              # "auto" (latest if any) | "never" | a checkpoint directory
+    log_every: int = 10                               # TensorBoard scalars every N steps
+    sample_every: int = 0                             # EMA sample grid every N steps (and at checkpoints); 0 = off
+    sample_prompts: list[str] = field(default_factory=list)
+    max_bad_steps: int = 10                           # K consecutive NaN/Inf steps stop the run
+    progress: bool = True                             # tqdm bar (main process only)
+    distributed: Literal["ddp", "fsdp"] = "ddp"
+
+    def __post_init__(self) -> None:
+        for name in ("max_steps", "batch_size", "checkpoint_every", "keep_last", "log_every", "max_bad_steps"):
+            check_positive(f"train.{name}", getattr(self, name))
+        if self.micro_batch_size is not None:
+            check_positive("train.micro_batch_size", self.micro_batch_size)
+        for name in ("warmup_steps", "sample_every", "weight_decay", "grad_clip", "ema_warmup_power"):
+            check_positive(f"train.{name}", getattr(self, name), allow_zero=True)
+        check_positive("train.lr", self.lr)
+        for name in ("ema_decay", "cond_drop_prob", "min_lr_ratio"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"train.{name}: must be in [0, 1], got {getattr(self, name)!r}")
+        if not self.stages or any(s < 1 for s in self.stages):
+            raise ConfigError(f"train.stages: need 1-based stage numbers, got {self.stages!r}")
+
+    def accumulation_steps(self, num_processes: int) -> int:
+        """Micro-batches per optimizer step so that micro * processes * steps == batch_size."""
+        micro = self.micro_batch_size or self.batch_size // num_processes
+        if micro < 1 or self.batch_size % (micro * num_processes):
+            raise ConfigError(f"train.batch_size={self.batch_size} is not a multiple of micro_batch_size={micro} "
+                              f"x {num_processes} processes; change train.batch_size or train.micro_batch_size")
+        return self.batch_size // (micro * num_processes)
+
+
+@dataclass
+class DataConfig:
+    """Where the images and captions come from (see `openimagen.data.build_dataset`)."""
+
+    source: str                                       # folder, manifest (.csv/.jsonl), shards ("a/{000..009}.tar"), "shapes"
+    min_size: int = 0                                 # skip images smaller than this (shorter side, px)
+    random_crop: bool = False                         # random instead of center crop to the stage resolution
+    num_workers: int = 0                              # DataLoader worker processes
+    shuffle_seed: int | None = None                   # None -> train.seed
+    embedding_cache: str | None = None                # a text-embedding cache directory (no encoder forward per step)
+
+    def __post_init__(self) -> None:
+        check_positive("data.min_size", self.min_size, allow_zero=True)
+        check_positive("data.num_workers", self.num_workers, allow_zero=True)
+
+
+@dataclass
+class ExperimentConfig:
+    """A whole training file: the cascade being trained, how to train it, and on what data."""
+
+    cascade: Any                                      # openimagen.cascade.CascadeConfig (built in __post_init__)
+    train: TrainConfig
+    data: DataConfig
+
+    def __post_init__(self) -> None:
+        from openimagen.cascade.config import CascadeConfig
+
+        if isinstance(self.cascade, dict):
+            self.cascade = from_dict(CascadeConfig, self.cascade, "cascade")
+        for stage in self.train.stages:
+            if stage > len(self.cascade.stages):
+                raise ConfigError(f"train.stages: stage {stage} does not exist; the cascade has "
+                                  f"{len(self.cascade.stages)} stage(s)")
+
+    def to_dict(self) -> dict:
+        return to_dict(self)
+
+
+def parse_override(item: str) -> tuple[list[str], Any]:
+    """'train.lr=3e-4' -> (['train', 'lr'], 3e-4); the value is read as TOML, else kept as a string."""
+    if "=" not in item:
+        raise ConfigError(f"override {item!r}: expected KEY=VALUE, e.g. train.lr=3e-4")
+    key, raw = item.split("=", 1)
+    path = [part for part in key.strip().split(".")]
+    if not all(path):
+        raise ConfigError(f"override {item!r}: empty key part in {key!r}")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return path, value
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    """Apply `--set` overrides to a raw config dict; list items are addressed 1-based (cascade.stages.2.steps)."""
+    raw = copy.deepcopy(raw)
+    for item in overrides:
+        path, value = parse_override(item)
+        node: Any = raw
+        for depth, part in enumerate(path[:-1]):
+            where = ".".join(path[: depth + 1])
+            if isinstance(node, list):
+                if not part.isdigit() or not 1 <= int(part) <= len(node):
+                    raise ConfigError(f"override {item!r}: {where} is not an index 1..{len(node)}")
+                node = node[int(part) - 1]
+            else:
+                node = node.setdefault(part, {})
+            if not isinstance(node, (dict, list)):
+                raise ConfigError(f"override {item!r}: {where} is a value, not a table")
+        if isinstance(node, list):
+            raise ConfigError(f"override {item!r}: cannot replace a whole list item; set one of its keys")
+        node[path[-1]] = value
+    return raw
+
+
+def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> ExperimentConfig:
+    """Read a TOML training config, apply overrides, validate everything (errors name the key)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {str(path)!r} does not exist")
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"config file {str(path)!r} is not valid TOML: {error}") from error
+    return from_dict(ExperimentConfig, apply_overrides(raw, list(overrides)))
+
+
+def config_from_dict(raw: dict) -> ExperimentConfig:
+    """Validate an already-parsed config dict (e.g. written by `ExperimentConfig.to_dict`)."""
+    return from_dict(ExperimentConfig, raw)
+

@@ -1,0 +1,78 @@
+"""What a training run shows: a tqdm bar (loss, img/s, ETA), TensorBoard scalars and EMA sample grids (main rank)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from PIL import Image
+from tqdm.auto import tqdm
+
+__all__ = ["Feedback", "image_grid"]
+
+
+def image_grid(images: list[Image.Image], columns: int | None = None) -> Image.Image:
+    """Tile equally sized PIL images row-major into one image."""
+    if not images:
+        raise ValueError("image_grid needs at least one image")
+    columns = columns or math.ceil(math.sqrt(len(images)))
+    rows = math.ceil(len(images) / columns)
+    width, height = images[0].size
+    grid = Image.new("RGB", (columns * width, rows * height))
+    for i, image in enumerate(images):
+        grid.paste(image.convert("RGB"), ((i % columns) * width, (i // columns) * height))
+    return grid
+
+
+class Feedback:
+    """Progress bar + TensorBoard writer, both only on the main process."""
+
+    def __init__(self, run_dir: Path, max_steps: int, start_step: int, accelerator, progress: bool = True) -> None:
+        self.main = accelerator.is_main_process
+        self.bar = tqdm(total=max_steps, initial=start_step, disable=not (progress and self.main), unit="step",
+                        dynamic_ncols=True)
+        self.writer = None
+        if self.main:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(str(Path(run_dir) / "tb"))
+        self.images_seen, self.seconds = 0, 0.0
+
+    def __enter__(self) -> "Feedback":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bar.close()
+        if self.writer:
+            self.writer.close()
+
+    def step(self, step: int, loss: float, grad_norm: float, images: int, seconds: float, lr: float,
+             skipped: int, log: bool) -> None:
+        """Record one optimizer step; `images` counts all processes."""
+        self.images_seen += images
+        self.seconds += seconds
+        rate = self.images_seen / max(self.seconds, 1e-9)
+        self.bar.update(1)
+        self.bar.set_postfix(loss=f"{loss:.4f}", img_s=f"{rate:.1f}", refresh=False)
+        if log and self.writer:
+            for name, value in (("loss", loss), ("lr", lr), ("grad_norm", grad_norm), ("images_per_s", rate),
+                                ("skipped_steps", skipped)):
+                self.writer.add_scalar(f"train/{name}", value, step)
+
+    def sample_grid(self, step: int, sample_fn: Callable, make_ema_model: Callable, out_dir: Path) -> Path | None:
+        """Sample from the EMA weights, save `samples-step-N.png` in `out_dir`, log it to TensorBoard."""
+        if not self.main:
+            return None
+        with torch.no_grad():
+            grid = image_grid(sample_fn(make_ema_model()))
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / f"samples-step-{step:08d}.png"
+        tmp = path.with_name(f".{path.name}.tmp.png")
+        grid.save(tmp)
+        tmp.replace(path)
+        if self.writer:
+            self.writer.add_image("samples/ema", np.asarray(grid), step, dataformats="HWC")
+        return path

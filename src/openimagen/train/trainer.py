@@ -1,0 +1,219 @@
+"""The training loop on Hugging Face Accelerate: AdamW, warmup + constant/cosine LR, clipping, EMA, accumulation,
+autocast, NaN/Inf skipping, atomic checkpoints with auto-resume, SIGTERM/SIGINT save-and-exit, feedback.
+
+The loop knows nothing about diffusion: it asks `loss_fn(model, batch) -> per-sample losses [b]` and a `BatchSource`
+for the next micro-batch. Randomness inside the loss should be keyed by the sample (see `SampleRandom`), so a run
+gives the same result on any number of processes and after any resume.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+import torch
+from accelerate import Accelerator
+from accelerate.logging import get_logger
+
+from openimagen.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from openimagen.train.config import TrainConfig
+from openimagen.train.ema import EMA
+from openimagen.train.feedback import Feedback
+from openimagen.train.lr_schedule import lr_factor
+from openimagen.train.state_codec import capture_rng, flatten_optimizer_state, restore_rng, unflatten_optimizer_state
+
+__all__ = ["Trainer", "TrainResult", "TrainingDiverged", "BatchSource"]
+
+logger = get_logger(__name__)
+
+
+class TrainingDiverged(RuntimeError):
+    """K optimizer steps in a row had a NaN/Inf loss or gradient."""
+
+
+class BatchSource(Protocol):
+    """Yields this process's micro-batches in a deterministic order; its state is the data position."""
+
+    def next_batch(self) -> dict: ...
+    def state_dict(self) -> dict: ...
+    def load_state_dict(self, state: dict) -> None: ...
+
+
+@dataclass
+class TrainResult:
+    step: int                   # optimizer steps done
+    skipped_steps: int          # NaN/Inf steps skipped in this process's lifetime
+    interrupted: bool           # stopped by SIGTERM/SIGINT (a checkpoint was saved)
+    checkpoint: Path | None     # the last checkpoint written or loaded
+    last_loss: float
+
+
+class _StopFlag:
+    """Sets a flag on SIGTERM/SIGINT instead of dying, so the loop can save at a step boundary."""
+
+    def __init__(self) -> None:
+        self.raised: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> "_StopFlag":
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(ValueError):  # not the main thread: leave the handlers alone
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.raised = signum
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+class Trainer:
+    """Trains `model` with `loss_fn` on `batches`; checkpoints go to `run_dir/checkpoints`, TensorBoard to `run_dir/tb`.
+
+    `sample_fn(ema_model) -> list[PIL.Image]` (optional) draws the periodic sample grid from the EMA weights.
+    Build the model under the same seed on every process (DDP also broadcasts rank 0's weights).
+    """
+
+    def __init__(self, model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module, dict], torch.Tensor],
+                 batches: BatchSource, config: TrainConfig, run_dir: str | Path,
+                 accelerator: Accelerator | None = None, sample_fn: Callable | None = None,
+                 extra_state: dict | None = None) -> None:
+        self.config, self.loss_fn, self.batches, self.sample_fn = config, loss_fn, batches, sample_fn
+        self.run_dir = Path(run_dir)
+        self.checkpoint_dir = self.run_dir / "checkpoints"
+        self.accelerator = accelerator or Accelerator(mixed_precision=config.mixed_precision)
+        self.accumulation = config.accumulation_steps(self.accelerator.num_processes)
+        self.extra_state = extra_state or {}
+        torch.manual_seed(config.seed + self.accelerator.process_index)  # per-rank seed for anything unkeyed
+        self.raw_model = model
+        self.ema = EMA(model, config.ema_decay, config.ema_warmup_power)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=config.adam_betas, eps=config.adam_eps,
+                                      weight_decay=config.weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, self._lr_factor)
+        if config.compile:
+            model = torch.compile(model)
+        self.model, self.optimizer = self.accelerator.prepare(model, optimizer)
+        self.step = 0
+        self.skipped = 0
+
+    def _lr_factor(self, step: int) -> float:
+        c = self.config
+        return lr_factor(step, c.warmup_steps, c.max_steps, c.lr_schedule, c.min_lr_ratio)
+
+    # ---- checkpoints -------------------------------------------------------------------------------------------
+    def save(self) -> Path | None:
+        """Main process writes the checkpoint; every process waits for it."""
+        path = None
+        if self.accelerator.is_main_process:
+            opt_tensors, opt_meta = flatten_optimizer_state(self.optimizer.state_dict())
+            rng_tensors, rng_meta = capture_rng()
+            state = {"optimizer": opt_meta, "rng": rng_meta, "data": self.batches.state_dict(),
+                     "scheduler": {k: v for k, v in self.scheduler.state_dict().items() if k != "lr_lambdas"},
+                     "skipped_steps": self.skipped, "extra": self.extra_state}
+            tensors = {"model": self.raw_model.state_dict(), "ema": self.ema.state_dict(),
+                       "optimizer": opt_tensors, "rng": rng_tensors}
+            path = save_checkpoint(self.checkpoint_dir, self.step, tensors, state, self.config.keep_last)
+            logger.info(f"saved checkpoint {path}")
+        self.accelerator.wait_for_everyone()
+        return path
+
+    def resume(self) -> Path | None:
+        """Load the checkpoint named by `config.resume` ("auto" = latest in run_dir, "never", or a directory)."""
+        if self.config.resume == "never":
+            return None
+        path = latest_checkpoint(self.checkpoint_dir) if self.config.resume == "auto" else Path(self.config.resume)
+        if path is None:
+            return None
+        tensors, state = load_checkpoint(path)
+        self.raw_model.load_state_dict(tensors["model"])
+        self.ema.load_state_dict(tensors["ema"])
+        self.optimizer.load_state_dict(unflatten_optimizer_state(tensors["optimizer"], state["optimizer"]))
+        self.scheduler.load_state_dict({**state["scheduler"], "lr_lambdas": [None]})
+        self.batches.load_state_dict(state["data"])
+        if self.accelerator.is_main_process:  # only rank 0's global RNG was saved; others re-derive their seeds
+            restore_rng(tensors["rng"], state["rng"])
+        self.step, self.skipped = state["step"], state["skipped_steps"]
+        logger.info(f"resumed from {path} at step {self.step}")
+        return path
+
+    # ---- one optimizer step -------------------------------------------------------------------------------------
+    def train_step(self) -> tuple[float, float, int]:
+        """Accumulate micro-batches, clip, step (or skip if not finite). Returns (loss, grad_norm, images)."""
+        total, images = 0.0, 0
+        for k in range(self.accumulation):
+            batch = self.batches.next_batch()
+            sync = k == self.accumulation - 1
+            with (contextlib.nullcontext() if sync else self.accelerator.no_sync(self.model)):
+                with self.accelerator.autocast():
+                    losses = self.loss_fn(self.model, batch)
+                loss = losses.float().mean() / self.accumulation
+                self.accelerator.backward(loss)
+            total += loss.item()
+            images += losses.shape[0]
+        max_norm = self.config.grad_clip or math.inf
+        grad_norm = float(self.accelerator.clip_grad_norm_(self.model.parameters(), max_norm))
+        if math.isfinite(grad_norm) and math.isfinite(total):
+            self.optimizer.step()
+            self.scheduler.step()
+            self.ema.update(self.raw_model, self.step)
+            self.step += 1
+            self.bad_in_a_row = 0
+        else:
+            self.skipped += 1
+            self.bad_in_a_row += 1
+            logger.warning(f"step {self.step}: non-finite loss/grad (loss={total}, grad_norm={grad_norm}); skipped",
+                           main_process_only=False)
+            if self.bad_in_a_row >= self.config.max_bad_steps:
+                raise TrainingDiverged(
+                    f"{self.bad_in_a_row} steps in a row had a NaN/Inf loss or gradient (at step {self.step}); "
+                    f"lower train.lr, raise train.warmup_steps, set train.grad_clip, or try mixed_precision='no'")
+        self.optimizer.zero_grad(set_to_none=True)
+        return total, grad_norm, images
+
+    def _stop_requested(self, flag: _StopFlag) -> bool:
+        raised = torch.tensor([1.0 if flag.raised is not None else 0.0])
+        if self.accelerator.num_processes > 1:
+            raised = self.accelerator.reduce(raised, reduction="sum")
+        return bool(raised.item() > 0)
+
+    def ema_model(self) -> torch.nn.Module:
+        """A copy of the network holding the EMA weights, in eval mode."""
+        model = copy.deepcopy(self.raw_model).eval()
+        self.ema.copy_to(model)
+        return model
+
+    def fit(self) -> TrainResult:
+        """Train until `config.max_steps` (resuming first), or until SIGTERM/SIGINT; saves a final checkpoint."""
+        checkpoint = self.resume()
+        self.bad_in_a_row, loss = 0, float("nan")
+        c = self.config
+        feedback = Feedback(self.run_dir, c.max_steps, self.step, self.accelerator, c.progress)
+        with _StopFlag() as flag, feedback:
+            while self.step < c.max_steps:
+                tick = time.perf_counter()
+                before = self.step
+                loss, grad_norm, images = self.train_step()
+                if self.step == before:
+                    continue
+                feedback.step(self.step, loss, grad_norm, images * self.accelerator.num_processes,
+                              time.perf_counter() - tick, self.scheduler.get_last_lr()[0], self.skipped,
+                              log=self.step % c.log_every == 0)
+                if self._stop_requested(flag):
+                    checkpoint = self.save()
+                    logger.warning(f"stopped by signal at step {self.step}; checkpoint saved; rerun to resume")
+                    return TrainResult(self.step, self.skipped, True, checkpoint, loss)
+                if self.step % c.checkpoint_every == 0 or self.step == c.max_steps:
+                    checkpoint = self.save()
+                if self.sample_fn and c.sample_every and (self.step % c.sample_every == 0 or self.step == c.max_steps):
+                    feedback.sample_grid(self.step, self.sample_fn, self.ema_model, self.checkpoint_dir)
+        if checkpoint is None or not str(checkpoint).endswith(f"{self.step:08d}"):
+            checkpoint = self.save()
+        return TrainResult(self.step, self.skipped, False, checkpoint, loss)

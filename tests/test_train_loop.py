@@ -1,0 +1,145 @@
+"""The generic training loop: LR schedule, EMA, accumulation, NaN skipping, resume, signals."""
+
+import math
+import os
+import signal
+
+import pytest
+import torch
+
+from openimagen.train.batches import IndexedBatches
+from openimagen.train.config import TrainConfig
+from openimagen.train.ema import EMA, ema_decay_at
+from openimagen.train.lr_schedule import lr_factor
+from openimagen.train.trainer import Trainer, TrainingDiverged
+
+
+class Regression:
+    """y = x . (0, 1, 2, 3): a linear model can fit it exactly."""
+
+    def __init__(self, n=64):
+        g = torch.Generator().manual_seed(0)
+        self.x = torch.randn(n, 4, generator=g)
+        self.y = self.x @ torch.arange(4.0)
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, i):
+        return {"x": self.x[i], "y": self.y[i]}
+
+
+def squared_error(model, batch):
+    return (model(batch["x"]).squeeze(-1) - batch["y"]) ** 2
+
+
+def make_trainer(tmp_path, loss_fn=squared_error, micro=None, **overrides):
+    settings = dict(output_dir=str(tmp_path), max_steps=20, batch_size=8, micro_batch_size=micro, lr=0.05,
+                    checkpoint_every=1000, progress=False, warmup_steps=0)
+    settings.update(overrides)
+    config = TrainConfig(**settings)
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 1)
+    batches = IndexedBatches(Regression(), config.micro_batch_size or config.batch_size, seed=config.seed)
+    return Trainer(model, loss_fn, batches, config, tmp_path), model
+
+
+def test_lr_warmup_is_linear_then_cosine_reaches_min_ratio():
+    assert [lr_factor(s, 4, 20) for s in range(5)] == [0.25, 0.5, 0.75, 1.0, 1.0]
+    assert lr_factor(4, 4, 20, "cosine") == 1.0
+    assert lr_factor(12, 4, 20, "cosine", 0.1) == pytest.approx(0.1 + 0.9 * 0.5)   # halfway: cos(pi/2) = 0
+    assert lr_factor(20, 4, 20, "cosine", 0.1) == pytest.approx(0.1)
+
+
+def test_ema_decay_warms_up_from_zero_and_is_capped():
+    assert ema_decay_at(0, 0.999, 0.75) == 0.0
+    assert ema_decay_at(15, 0.999, 0.75) == pytest.approx(1 - 16 ** -0.75)
+    assert ema_decay_at(10**9, 0.999, 0.75) == 0.999
+    assert ema_decay_at(0, 0.9, 0.0) == 0.9
+
+
+def test_ema_with_constant_decay_is_the_closed_form_weighted_average():
+    module = torch.nn.Linear(1, 1, bias=False)
+    module.weight.data.fill_(0.0)
+    ema = EMA(module, max_decay=0.5, warmup_power=0.0)
+    for value in (1.0, 2.0, 3.0):
+        module.weight.data.fill_(value)
+        ema.update(module, step=0)
+    # e3 = .5^3 * 0 + .5^3 * 1 + .5^2 * 2 + .5 * 3
+    assert ema.shadow["weight"].item() == pytest.approx(0.125 + 0.5 + 1.5)
+
+
+def test_training_fits_the_regression_and_lr_follows_the_schedule(tmp_path):
+    trainer, model = make_trainer(tmp_path, max_steps=150, warmup_steps=5, lr_schedule="cosine", lr=0.1, grad_clip=0.0)
+    result = trainer.fit()
+    assert result.step == 150 and not result.interrupted
+    assert torch.allclose(model.weight, torch.arange(4.0)[None], atol=0.1)
+    assert trainer.scheduler.get_last_lr()[0] == pytest.approx(0.1 * lr_factor(150, 5, 150, "cosine"))
+
+
+def test_gradient_accumulation_matches_one_big_batch(tmp_path):
+    big, big_model = make_trainer(tmp_path / "big")
+    small, small_model = make_trainer(tmp_path / "acc", micro=2)
+    assert small.accumulation == 4
+    big.fit()
+    small.fit()
+    assert torch.allclose(big_model.weight, small_model.weight, atol=1e-6)
+
+
+def test_non_finite_steps_are_skipped_and_counted(tmp_path):
+    calls = {"n": 0}
+
+    def sometimes_nan(model, batch):
+        calls["n"] += 1
+        loss = squared_error(model, batch)
+        return loss * float("nan") if calls["n"] in (3, 4) else loss
+
+    trainer, model = make_trainer(tmp_path, sometimes_nan, max_steps=10)
+    result = trainer.fit()
+    assert result.step == 10 and result.skipped_steps == 2 and calls["n"] == 12
+    assert torch.isfinite(model.weight).all()
+
+
+def test_k_non_finite_steps_in_a_row_stop_the_run_with_a_clear_message(tmp_path):
+    trainer, _ = make_trainer(tmp_path, lambda m, b: squared_error(m, b) * float("inf"), max_bad_steps=3)
+    with pytest.raises(TrainingDiverged, match="3 steps in a row had a NaN/Inf"):
+        trainer.fit()
+
+
+def test_resume_from_a_checkpoint_continues_exactly(tmp_path):
+    straight, straight_model = make_trainer(tmp_path / "a", max_steps=12)
+    straight.fit()
+    first, _ = make_trainer(tmp_path / "b", max_steps=5)
+    first.fit()
+    second, resumed_model = make_trainer(tmp_path / "b", max_steps=12)
+    assert second.fit().step == 12
+    assert torch.equal(straight_model.weight, resumed_model.weight)
+    assert torch.equal(straight.ema.shadow["weight"], second.ema.shadow["weight"])
+
+
+def test_sigterm_saves_a_checkpoint_and_stops_cleanly(tmp_path):
+    calls = {"n": 0}
+
+    def term_at_third_step(model, batch):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return squared_error(model, batch)
+
+    trainer, _ = make_trainer(tmp_path, term_at_third_step, checkpoint_every=100)
+    result = trainer.fit()
+    assert result.interrupted and result.step == 3
+    assert result.checkpoint.name == "step-00000003"
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL or callable(signal.getsignal(signal.SIGTERM))
+
+
+def test_sample_grid_png_is_written_beside_the_checkpoints(tmp_path):
+    from PIL import Image
+
+    trainer, _ = make_trainer(tmp_path, max_steps=4, sample_every=2)
+    trainer.sample_fn = lambda ema_model: [Image.new("RGB", (8, 8), (int(10 * i), 0, 0)) for i in range(4)]
+    trainer.fit()
+    grids = sorted(p.name for p in (tmp_path / "checkpoints").glob("samples-step-*.png"))
+    assert grids == ["samples-step-00000002.png", "samples-step-00000004.png"]
+    assert Image.open(tmp_path / "checkpoints" / grids[0]).size == (16, 16)
+    assert math.isfinite(trainer.scheduler.get_last_lr()[0])
