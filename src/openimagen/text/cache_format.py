@@ -80,7 +80,7 @@ def write_shard(out_dir: Path, shard: int, embeddings: list[torch.Tensor], texts
         "offsets": torch.cumsum(counts, dim=0),                                                 # [count + 1]
         "text_hashes": torch.tensor([text_hash(t) for t in texts], dtype=torch.int64),          # [count]
     }
-    data = save(tensors, metadata={"format": FORMAT, "shard": str(shard)})
+    data = save(tensors, metadata={"format": FORMAT})   # one key: safetensors orders metadata keys at random
     atomic_write_bytes(shard_path(out_dir, shard), data)
     record = {"shard": shard, "count": len(texts), "tokens": int(counts.sum()), "bytes": len(data),
               "sha256": hashlib.sha256(data).hexdigest()}

@@ -1,0 +1,57 @@
+"""Caption manifests and the `openimagen encode` subcommand."""
+
+import json
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from openimagen.cli import main
+from openimagen.text import EmbeddingCache, load_encoder, read_captions
+
+CAPTIONS = ["a red circle", "", 'a "quoted", comma caption', "four blue squares"]
+
+
+def write_manifests(folder):
+    (folder / "captions.txt").write_text("\n".join(CAPTIONS) + "\n")
+    (folder / "captions.jsonl").write_text("".join(json.dumps({"caption": c, "id": i}) + "\n"
+                                                   for i, c in enumerate(CAPTIONS)))
+    rows = "".join(f'{i},"{c.replace(chr(34), chr(34) * 2)}"\n' for i, c in enumerate(CAPTIONS))
+    (folder / "captions.csv").write_text("id,caption\n" + rows)
+
+
+@pytest.mark.parametrize("suffix", ["txt", "jsonl", "csv"])
+def test_read_captions_gives_the_same_list_for_every_format(tmp_path, suffix):
+    write_manifests(tmp_path)
+    assert read_captions(tmp_path / f"captions.{suffix}") == CAPTIONS
+
+
+def test_manifest_without_the_caption_field_names_the_line(tmp_path):
+    (tmp_path / "bad.jsonl").write_text('{"caption": "ok"}\n{"text": "no caption here"}\n')
+    with pytest.raises(ValueError, match="line 2 has no string 'caption' field"):
+        read_captions(tmp_path / "bad.jsonl")
+    (tmp_path / "c.yaml").write_text("caption: x\n")
+    with pytest.raises(ValueError, match="unknown format '.yaml'"):
+        read_captions(tmp_path / "c.yaml")
+
+
+def test_encode_command_writes_a_cache_and_resumes(tmp_path):
+    write_manifests(tmp_path)
+    out = tmp_path / "cache"
+    args = ["encode", str(tmp_path / "captions.jsonl"), str(out), "--max-length", "16", "--shard-size", "3"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    cache = EmbeddingCache(out)
+    encoder = load_encoder("minilm", max_length=16)
+    assert len(cache) == 4 and cache.encoder_id == encoder.id
+    emb, mask = encoder.encode(["four blue squares"])
+    torch.testing.assert_close(cache.get_by_text("four blue squares").float(), emb[0], atol=2e-3, rtol=1e-3)
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 0 and "0 shards written, 2 already complete" in again.output
+
+
+def test_encode_command_reports_a_bad_field_without_a_traceback(tmp_path):
+    write_manifests(tmp_path)
+    result = CliRunner().invoke(main, ["encode", str(tmp_path / "captions.csv"), str(tmp_path / "out"),
+                                       "--field", "prompt"])
+    assert result.exit_code == 2 and "no 'prompt' column" in result.output
