@@ -1,6 +1,9 @@
 """The on-disk embedding cache: round trip, kill-and-resume, corruption, sharding across ranks."""
 
 import json
+import subprocess
+import sys
+import time
 
 import pytest
 import torch
@@ -124,3 +127,25 @@ def test_resuming_with_other_captions_or_encoder_is_refused(encoder, cache_dir):
         encode_captions(CAPTIONS[::-1], encoder, cache_dir, SHARD, batch_size=BATCH, progress=False)
     with pytest.raises(CacheError, match="encoder_id"):
         encode_captions(CAPTIONS, load_encoder(max_length=16), cache_dir, SHARD, batch_size=BATCH, progress=False)
+
+
+def test_process_killed_mid_run_resumes_to_the_same_cache(encoder, tmp_path):
+    captions = [f"caption {i}: {CAPTIONS[i % len(CAPTIONS)]}" for i in range(48)]
+    (tmp_path / "captions.json").write_text(json.dumps(captions))
+    killed, reference = tmp_path / "killed", tmp_path / "reference"
+    script = ("import json, sys\nfrom openimagen.text import encode_captions, load_encoder\n"
+              "captions = json.load(open(sys.argv[1]))\n"
+              f"encode_captions(captions, load_encoder(max_length=32), sys.argv[2], shard_size=4, batch_size={BATCH},"
+              " progress=False)\n")
+    process = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "captions.json"), str(killed)])
+    deadline = time.monotonic() + 120
+    while not (killed / "shard-00001.json").exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    process.kill()                                     # SIGKILL: no cleanup handlers run
+    process.wait()
+    finished = len(list(killed.glob("shard-*.json")))
+    assert 2 <= finished < 12, f"the kill came too late ({finished} of 12 shards finished)"
+    result = encode_captions(captions, encoder, killed, shard_size=4, batch_size=BATCH, progress=False)
+    assert result.shards_skipped == finished and result.shards_written == 12 - finished
+    encode_captions(captions, encoder, reference, shard_size=4, batch_size=BATCH, progress=False)
+    assert shard_bytes(killed) == shard_bytes(reference)

@@ -75,6 +75,10 @@ def read_json(path: Path) -> dict:
 def write_shard(out_dir: Path, shard: int, embeddings: list[torch.Tensor], texts: list[str]) -> dict:
     """Store one shard: `[n_i, dim]` embeddings trimmed to real tokens, as fp16, with offsets and text hashes."""
     counts = torch.tensor([0] + [e.shape[0] for e in embeddings], dtype=torch.int64)
+    for row, (e, text) in enumerate(zip(embeddings, texts)):
+        if not torch.isfinite(e.to(torch.float16)).all():
+            raise CacheError(f"caption {row} of shard {shard} ({text[:60]!r}) has non-finite embeddings in fp16; "
+                             "encode in float32 or bfloat16 (T5 in float16 is known to overflow)")
     tensors = {
         "embeddings": torch.cat([e.to(torch.float16).cpu() for e in embeddings]).contiguous(),  # [tokens, dim]
         "offsets": torch.cumsum(counts, dim=0),                                                 # [count + 1]
