@@ -1,0 +1,76 @@
+"""`build_dataset`: one entry point from a source description to a resumable image-caption stream."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from .folder import scan_folder
+from .indexed import IndexedStream
+from .manifest import read_manifest
+from .preprocess import Preprocess
+from .shards import ShardStream
+from .skips import SkipReport
+from .stream import ImageTextStream
+
+SOURCE_TYPES = ("folder", "manifest", "webdataset", "shapes")
+_HELP = ("use a folder path, a .csv/.jsonl manifest, a WebDataset spec (.tar file, brace pattern "
+         "'shards/{00000..00009}.tar', URL or 'pipe:CMD'), 'shapes', or a dict {'type': one of "
+         f"{SOURCE_TYPES}, ...}}")
+
+
+def source_type(source: str) -> str:
+    """Which kind of source a string names (see `build_dataset`)."""
+    lowered = source.lower()
+    if source == "shapes":
+        return "shapes"
+    if lowered.startswith(("pipe:", "http://", "https://", "gs://", "s3://", "hf://")) or "::" in source \
+            or lowered.endswith((".tar", ".tar.gz", ".tgz")) or ("{" in source and ".." in source):
+        return "webdataset"
+    if lowered.endswith((".csv", ".jsonl", ".ndjson")):
+        return "manifest"
+    if os.path.isdir(source):
+        return "folder"
+    raise ValueError(f"data source {source!r} is not an existing folder nor a recognised spec; {_HELP}")
+
+
+def build_dataset(source: str | dict[str, Any], resolution: int, *, random_crop: bool = False, min_size: int = 0,
+                  rank: int = 0, world_size: int = 1, seed: int = 0, epochs: int | None = None,
+                  shuffle: bool = True) -> ImageTextStream:
+    """An IterableDataset of {"image": [3, resolution, resolution] in [-1, 1], "caption": str, "key": str}.
+
+    Sharded by (rank, world_size) and by DataLoader worker; repeats forever unless `epochs` is given;
+    `state_dict()` / `load_state_dict()` hold its position; `skip_report` counts unusable inputs.
+    Dict sources: {"type": "folder", "path": ...}, {"type": "manifest", "path": ...},
+    {"type": "webdataset", "urls": spec or list}, {"type": "shapes", ...options of the shapes world}.
+    """
+    spec = {"type": source_type(source), "path": source} if isinstance(source, str) else dict(source)
+    kind = spec.pop("type", None)
+    if kind not in SOURCE_TYPES:
+        raise ValueError(f"data source {source!r}: 'type' must be one of {SOURCE_TYPES}, got {kind!r}; {_HELP}")
+    preprocess = Preprocess(resolution=resolution, random_crop=random_crop, min_size=min_size)
+    common = dict(rank=rank, world_size=world_size, seed=seed, epochs=epochs)
+
+    def take(*allowed: str) -> dict:
+        unknown = set(spec) - set(allowed)
+        if unknown:
+            raise ValueError(f"data source {kind!r}: unknown option(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+        return spec
+
+    if kind == "folder":
+        path = take("path")["path"]
+        report = SkipReport()
+        dataset = IndexedStream(scan_folder(path, report), preprocess, shuffle=shuffle, name=f"folder:{path}", **common)
+        dataset.skip_report = report                                 # keeps the images found without captions
+        return dataset
+    if kind == "manifest":
+        path = take("path")["path"]
+        return IndexedStream(read_manifest(path), preprocess, shuffle=shuffle, name=f"manifest:{path}", **common)
+    if kind == "webdataset":
+        options = take("path", "urls")
+        urls = options.get("urls", options.get("path"))
+        if urls is None:
+            raise ValueError("data source 'webdataset' needs 'urls' (a spec string or a list of shard URLs)")
+        return ShardStream(urls, preprocess, shuffle_shards=shuffle, name=f"webdataset:{urls}", **common)
+    from .shapes_source import build_shapes_stream                  # lazy: the shapes world is optional
+    spec.pop("path", None)
+    return build_shapes_stream(spec, preprocess, **common)

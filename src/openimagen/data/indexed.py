@@ -1,0 +1,68 @@
+"""Map-style sources (a list of samples) as a sharded stream: seeded permutation per epoch, split by rank and worker."""
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from .preprocess import Preprocess
+from .stream import ImageTextStream, Record
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One indexed sample: where the image is, its caption, its key."""
+
+    path: str
+    caption: str
+    key: str
+
+
+def global_index(position: int, stream: int, num_streams: int, rank: int, world_size: int) -> int:
+    """Position in one (rank, stream) -> index in the global sequence of draws.
+
+    Stream s of S takes every S-th draw of its rank; rank r of R takes every R-th global draw, so the
+    (rank, stream) pairs partition the global sequence: no duplicates, no losses.
+    """
+    return (position * num_streams + stream) * world_size + rank
+
+
+class IndexedStream(ImageTextStream):
+    """Stream over a fixed list of samples; epoch e visits them in a permutation seeded by (seed, e)."""
+
+    def __init__(self, samples: Sequence[Sample], preprocess: Preprocess, *, shuffle: bool = True, **kwargs):
+        super().__init__(preprocess, **kwargs)
+        if not samples:
+            raise ValueError(f"{self.name}: no samples found; check the path and that images have captions")
+        self.samples = list(samples)
+        self.shuffle = shuffle
+        self._order_epoch, self._order = -1, None
+
+    def __len__(self) -> int:
+        """Samples per epoch (all ranks together)."""
+        return len(self.samples)
+
+    def order(self, epoch: int) -> torch.Tensor:
+        """Visiting order of epoch `epoch` (cached for the current one)."""
+        if epoch != self._order_epoch:
+            n = len(self.samples)
+            if self.shuffle:
+                self._order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed * 1_000_003 + epoch))
+            else:
+                self._order = torch.arange(n)
+            self._order_epoch = epoch
+        return self._order
+
+    def records(self, stream: int, num_streams: int, start: int) -> Iterator[Record]:
+        n = len(self.samples)
+        position = start
+        while True:
+            g = global_index(position, stream, num_streams, self.rank, self.world_size)
+            epoch = g // n
+            if self.epochs is not None and epoch >= self.epochs:
+                return
+            sample = self.samples[int(self.order(epoch)[g % n])]
+            yield Record(index=position, key=sample.key, caption=sample.caption, payload=sample.path,
+                         where=sample.path, seed=f"{self.seed}:{g}")
+            position += 1

@@ -1,0 +1,77 @@
+"""Batching: `collate` and `make_loader`, a DataLoader that keeps the data position and skip report exact."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+from torch.utils.data import DataLoader
+
+from .stream import ImageTextStream
+
+
+def _collate(items: list[dict], keep_state: bool) -> dict:
+    samples = [item for item in items if "image" in item]          # drop skip-only end-of-stream markers
+    batch = {"image": torch.stack([s["image"] for s in samples]) if samples else torch.empty(0, 3, 0, 0),
+             "caption": [s["caption"] for s in samples],
+             "key": [s["key"] for s in samples]}
+    if keep_state:
+        batch["_state"] = {"positions": [(i["_stream"], i["_index"]) for i in items if "_stream" in i],
+                           "skipped": [event for i in items for event in i.get("_skipped", ())]}
+    return batch
+
+
+def collate(items: list[dict]) -> dict:
+    """Samples -> {"image": [b, 3, H, W], "caption": list[str], "key": list[str]}."""
+    return _collate(items, keep_state=False)
+
+
+def _collate_with_state(items: list[dict]) -> dict:
+    return _collate(items, keep_state=True)
+
+
+class Loader:
+    """Batches of an `ImageTextStream` through a torch DataLoader, with a resumable position.
+
+    Worker processes hold copies of the dataset; this loader copies their progress (per-stream positions,
+    batches consumed) and skipped files back into `dataset`, so `dataset.state_dict()` and
+    `dataset.skip_report` are right in the main process. Resuming needs the same batch size and num_workers.
+    """
+
+    def __init__(self, dataset: ImageTextStream, batch_size: int, *, num_workers: int = 0,
+                 pin_memory: bool = False, prefetch_factor: int | None = None, timeout: float = 0):
+        if not isinstance(dataset, ImageTextStream):
+            raise TypeError(f"make_loader needs a dataset from build_dataset, got {type(dataset).__name__}")
+        if not (isinstance(batch_size, int) and batch_size >= 1):
+            raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+        if not (isinstance(num_workers, int) and num_workers >= 0):
+            raise ValueError(f"num_workers must be an int >= 0, got {num_workers!r}")
+        self.dataset, self.batch_size, self.num_workers = dataset, batch_size, num_workers
+        extra = {"prefetch_factor": prefetch_factor} if num_workers and prefetch_factor else {}
+        self.dataloader = DataLoader(dataset, batch_size=batch_size, num_workers=num_workers,
+                                     collate_fn=_collate_with_state, pin_memory=pin_memory,
+                                     persistent_workers=False, timeout=timeout, **extra)
+
+    def __iter__(self) -> Iterator[dict]:
+        dataset = self.dataset
+        positions = dataset.streams_for(max(1, self.num_workers))   # validates a loaded state early
+        for batch in self.dataloader:
+            state = batch.pop("_state")
+            if self.num_workers:                                    # in-process iteration updates itself
+                for stream, index in state["positions"]:
+                    positions[stream] = max(positions[stream], index + 1)
+                for event in state["skipped"]:
+                    dataset.skip_report.record(*event)
+            dataset.batches += 1
+            if batch["key"]:
+                yield batch
+
+    def state_dict(self) -> dict:
+        return self.dataset.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.dataset.load_state_dict(state)
+
+
+def make_loader(dataset: ImageTextStream, batch_size: int, *, num_workers: int = 0, **kwargs) -> Loader:
+    """An iterable of collated batches that keeps `dataset.state_dict()` and `dataset.skip_report` exact."""
+    return Loader(dataset, batch_size, num_workers=num_workers, **kwargs)

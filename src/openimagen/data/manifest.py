@@ -1,0 +1,70 @@
+"""Source 2: a manifest listing (path, caption), as CSV with a header or as JSON lines."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+
+from .indexed import Sample
+
+
+class ManifestError(ValueError):
+    """A malformed manifest; the message names the file and line."""
+
+
+def _sample(manifest: str, line: int, path, caption) -> Sample:
+    if not isinstance(path, str) or not path:
+        raise ManifestError(f"{manifest}:{line}: 'path' must be a non-empty string, got {path!r}")
+    if not isinstance(caption, str):
+        raise ManifestError(f"{manifest}:{line}: 'caption' must be a string, got {caption!r}")
+    full = path if os.path.isabs(path) else os.path.join(os.path.dirname(os.path.abspath(manifest)), path)
+    return Sample(path=full, caption=caption.strip(), key=os.path.splitext(path)[0])
+
+
+def _read_jsonl(manifest: str) -> list[Sample]:
+    samples = []
+    with open(manifest, encoding="utf-8") as f:
+        for line, text in enumerate(f, start=1):
+            if not text.strip():
+                continue
+            try:
+                row = json.loads(text)
+            except json.JSONDecodeError as exn:
+                raise ManifestError(f"{manifest}:{line}: invalid JSON ({exn.msg}); each line must be an "
+                                    'object like {"path": "a.jpg", "caption": "a cat"}') from None
+            if not isinstance(row, dict) or "path" not in row or "caption" not in row:
+                raise ManifestError(f"{manifest}:{line}: each line needs the keys 'path' and 'caption', got {text.strip()[:80]!r}")
+            samples.append(_sample(manifest, line, row["path"], row["caption"]))
+    return samples
+
+
+def _read_csv(manifest: str) -> list[Sample]:
+    samples = []
+    with open(manifest, encoding="utf-8", newline="") as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if header is None or "path" not in header or "caption" not in header:
+            raise ManifestError(f"{manifest}:1: the CSV header must name the columns 'path' and 'caption', got {header!r}")
+        i_path, i_caption = header.index("path"), header.index("caption")
+        for row in reader:
+            line = reader.line_num
+            if not row:
+                continue
+            if len(row) != len(header):
+                raise ManifestError(f"{manifest}:{line}: expected {len(header)} fields like the header, got {len(row)}; "
+                                    "quote captions that contain commas")
+            samples.append(_sample(manifest, line, row[i_path], row[i_caption]))
+    return samples
+
+
+def read_manifest(manifest: str) -> list[Sample]:
+    """Samples of a `.csv` (header with `path`, `caption`) or `.jsonl` manifest; relative paths are
+    relative to the manifest's folder. Missing image files are skipped later, not here."""
+    if not os.path.isfile(manifest):
+        raise FileNotFoundError(f"manifest {manifest!r} does not exist")
+    ext = os.path.splitext(manifest)[1].lower()
+    if ext == ".csv":
+        return _read_csv(manifest)
+    if ext in (".jsonl", ".ndjson"):
+        return _read_jsonl(manifest)
+    raise ManifestError(f"manifest {manifest!r}: unknown format {ext!r}; use .csv or .jsonl")

@@ -1,0 +1,114 @@
+"""Source 3: WebDataset tar shards in the img2dataset layout (`NNNNN.jpg` + `NNNNN.txt` / `NNNNN.json`).
+
+Shards are local paths, URLs or `pipe:` commands, with brace patterns (`data/{00000..00099}.tar`) and `::`
+separated lists, expanded and read by the `webdataset` library. With at least as many shards as
+(rank, worker) streams, each stream owns the shards `j` with `j % streams == slot` (standard shard split);
+with fewer shards every stream reads all of them and keeps every `streams`-th sample. Either way the
+streams partition the data: no duplicates, no losses. Each epoch reshuffles the shard order (seeded).
+"""
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+
+from webdataset.shardlists import expand_urls
+from webdataset.tariterators import tarfile_samples
+
+from .preprocess import Preprocess
+from .skips import SkipReport, SkipSample
+from .stream import ImageTextStream, Record
+
+IMAGE_KEYS = ("jpg", "jpeg", "png", "webp")
+
+
+def expand_shards(spec: str | list[str]) -> list[str]:
+    """A brace pattern / `::` list / list of specs -> the list of shard URLs."""
+    specs = [spec] if isinstance(spec, str) else list(spec)
+    urls = [url for s in specs for url in expand_urls(s)]
+    if not urls:
+        raise ValueError(f"WebDataset spec {spec!r} names no shards")
+    return urls
+
+
+def caption_of(sample: dict) -> str | None:
+    """The caption of an img2dataset sample: `.txt`, else the `caption` field of `.json`."""
+    if "txt" in sample:
+        return sample["txt"].decode("utf-8", errors="replace").strip()
+    if "json" in sample:
+        caption = json.loads(sample["json"]).get("caption")
+        return caption.strip() if isinstance(caption, str) else None
+    return None
+
+
+def read_shard(url: str, report: SkipReport | None) -> Iterator[dict]:
+    """Samples of one shard; an unreadable or truncated shard is reported and ends early."""
+    try:
+        yield from tarfile_samples([{"url": url}])
+    except Exception as exn:                                       # noqa: BLE001 - never crash on bad data
+        if report is not None:
+            report.record(url, "unreadable_shard", f"{type(exn).__name__}: {exn}")
+
+
+class ShardStream(ImageTextStream):
+    """Image-caption stream over WebDataset shards; see the module docstring for the split."""
+
+    def __init__(self, spec: str | list[str], preprocess: Preprocess, *, shuffle_shards: bool = True, **kwargs):
+        super().__init__(preprocess, **kwargs)
+        self.spec = spec
+        self.urls = expand_shards(spec)
+        self.shuffle_shards = shuffle_shards
+
+    def _epoch_urls(self, slot: int, slots: int, epoch: int) -> tuple[list[str], bool]:
+        """Shards this slot reads in `epoch`, and whether it must keep only every `slots`-th sample."""
+        share_samples = len(self.urls) < slots
+        urls = list(self.urls) if share_samples else self.urls[slot::slots]
+        if self.shuffle_shards:
+            rng_slot = 0 if share_samples else slot                 # shared shards: same order for every slot
+            random.Random(f"{self.seed}:{rng_slot}:{epoch}").shuffle(urls)
+        return urls, share_samples
+
+    def _epoch_samples(self, slot: int, slots: int, epoch: int) -> Iterator[tuple[str, dict]]:
+        urls, share_samples = self._epoch_urls(slot, slots, epoch)
+        counter = 0
+        for url in urls:
+            for sample in read_shard(url, self.skip_report):
+                counter += 1
+                if not share_samples or (counter - 1) % slots == slot:
+                    yield url, sample
+
+    def records(self, stream: int, num_streams: int, start: int) -> Iterator[Record]:
+        slots = self.world_size * num_streams
+        slot = self.rank * num_streams + stream
+        index, epoch, epoch_length = 0, 0, None
+        while self.epochs is None or epoch < self.epochs:
+            if epoch_length and start - index >= epoch_length:      # resume: jump whole epochs without reading
+                skip = (start - index) // epoch_length
+                if self.epochs is not None:
+                    skip = min(skip, self.epochs - epoch)
+                index, epoch = index + skip * epoch_length, epoch + skip
+                continue
+            first = index
+            for url, sample in self._epoch_samples(slot, slots, epoch):
+                index += 1
+                if index - 1 < start:                                # resume: skip without decoding
+                    continue
+                yield self._record(url, sample, index - 1, slot)
+            epoch_length = index - first
+            if epoch_length == 0:
+                raise RuntimeError(f"WebDataset {self.spec!r}: stream {slot} of {slots} found no samples in its "
+                                   f"shards; check the shard paths (skipped: {self.skip_report.summary()})")
+            epoch += 1
+
+    def _record(self, url: str, sample: dict, index: int, slot: int) -> Record:
+        key, where = sample["__key__"], f"{url}#{sample['__key__']}"
+        payload = next((sample[k] for k in IMAGE_KEYS if k in sample), None)
+        try:
+            caption = caption_of(sample)
+        except (ValueError, AttributeError):
+            caption = None
+        if payload is None or caption is None:
+            missing = "image (.jpg/.png/.webp)" if payload is None else "caption (.txt or .json 'caption')"
+            payload, caption = SkipSample("incomplete_sample", f"no {missing}"), ""
+        return Record(index=index, key=key, caption=caption, payload=payload, where=where,
+                      seed=f"{self.seed}:{slot}:{index}")

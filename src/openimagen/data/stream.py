@@ -1,0 +1,114 @@
+"""The dataset protocol: a rank-sharded, repeatable, resumable stream of image-caption samples.
+
+Every source (folder, manifest, WebDataset shards, shapes world) subclasses `ImageTextStream` and implements
+`records(rank, world_size, stream, num_streams, start)`: the deterministic, possibly infinite sequence of raw
+records of one *logical stream* (one per DataLoader worker) on one rank, beginning at position `start`.
+The base class decodes/preprocesses them, skips and counts bad ones, and keeps the data position:
+
+- `positions[s]`: records consumed from logical stream s (the same on every rank: ranks advance in lockstep);
+- `batches`: batches consumed, which rotates worker -> stream on resume so that the DataLoader's round-robin
+  over workers continues with exactly the batch an uninterrupted run would have produced next.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from torch.utils.data import IterableDataset, get_worker_info
+
+from .preprocess import Preprocess
+from .skips import SkipReport, SkipSample
+
+STATE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Record:
+    """One raw sample before decoding."""
+
+    index: int          # position in its logical stream (0, 1, 2, ...)
+    key: str            # stable id of the sample
+    caption: str
+    payload: Any        # bytes, a path, a PIL image, or a SkipSample saying why it is unusable
+    where: str          # what to name in a skip report (path, or shard#key)
+    seed: str           # fixes the random crop of this draw
+
+
+class ImageTextStream(IterableDataset):
+    """Yields {"image": [3, H, W] in [-1, 1], "caption": str, "key": str}; see the module docstring."""
+
+    def __init__(self, preprocess: Preprocess, *, rank: int = 0, world_size: int = 1, seed: int = 0,
+                 epochs: int | None = None, name: str = ""):
+        if not (isinstance(world_size, int) and world_size >= 1):
+            raise ValueError(f"world_size must be an int >= 1, got {world_size!r}")
+        if not (isinstance(rank, int) and 0 <= rank < world_size):
+            raise ValueError(f"rank must be an int in [0, world_size={world_size}), got {rank!r}")
+        if epochs is not None and not (isinstance(epochs, int) and epochs >= 1):
+            raise ValueError(f"epochs must be None (repeat forever) or an int >= 1, got {epochs!r}")
+        self.preprocess = preprocess
+        self.rank, self.world_size, self.seed, self.epochs = rank, world_size, seed, epochs
+        self.name = name or type(self).__name__
+        self.skip_report = SkipReport()
+        self.positions: list[int] = [0]
+        self.batches = 0
+
+    # ---- to implement by each source -------------------------------------------------------------------------
+    def records(self, stream: int, num_streams: int, start: int) -> Iterator[Record]:
+        raise NotImplementedError
+
+    # ---- data position -------------------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """JSON-serialisable data position (identical on all ranks, so rank 0 may save it for everyone)."""
+        return {"version": STATE_VERSION, "source": self.name, "seed": self.seed,
+                "positions": list(self.positions), "batches": self.batches}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from a saved position; the seed and the number of loader workers must match."""
+        if state.get("version") != STATE_VERSION:
+            raise ValueError(f"data state has version {state.get('version')!r}, expected {STATE_VERSION}")
+        if state["seed"] != self.seed:
+            raise ValueError(f"data state was saved with seed={state['seed']}, this dataset has seed={self.seed}; "
+                             "build the dataset with the same seed to resume")
+        self.positions = [int(p) for p in state["positions"]]
+        self.batches = int(state["batches"])
+
+    def streams_for(self, num_streams: int) -> list[int]:
+        """Positions for `num_streams` logical streams; refuses to silently re-split a started run."""
+        if len(self.positions) != num_streams:
+            if any(self.positions):
+                raise ValueError(f"{self.name}: the data position was saved with {len(self.positions)} loader "
+                                 f"worker(s) (num_workers={len(self.positions)} or 0 for one); resume with the "
+                                 f"same num_workers, you asked for {num_streams}")
+            self.positions = [0] * num_streams
+        return self.positions
+
+    # ---- iteration -----------------------------------------------------------------------------------------
+    def __iter__(self) -> Iterator[dict]:
+        info = get_worker_info()
+        in_worker = info is not None
+        num_streams = info.num_workers if in_worker else 1
+        worker = info.id if in_worker else 0
+        positions = self.streams_for(num_streams)
+        stream = (worker + self.batches) % num_streams
+        pending: list[tuple[str, str, str]] = []       # skips a worker must report to the main process
+        last = positions[stream] - 1
+        for record in self.records(stream, num_streams, positions[stream]):
+            last = record.index
+            try:
+                if isinstance(record.payload, SkipSample):            # the source already knows it is bad
+                    raise record.payload
+                image = self.preprocess(record.payload, seed=record.seed)
+            except SkipSample as skip:
+                if self.skip_report.record(record.where, skip.reason, skip.detail) and in_worker:
+                    pending.append((record.where, skip.reason, skip.detail))
+                continue
+            item = {"image": image, "caption": record.caption, "key": record.key}
+            if in_worker:
+                item.update(_stream=stream, _index=record.index, _skipped=pending)
+                pending = []
+            else:
+                positions[stream] = record.index + 1
+            yield item
+        if in_worker and pending:                      # a finite stream ending on bad files still reports them
+            yield {"_stream": stream, "_index": last, "_skipped": pending}
