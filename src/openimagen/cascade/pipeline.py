@@ -1,0 +1,120 @@
+"""The cascade as a callable pipeline: prompts -> text embeddings -> stage 1 -> stage 2 -> ... -> PIL images."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from PIL import Image
+from torch import nn
+from tqdm.auto import tqdm
+
+from openimagen.cascade.config import CascadeConfig
+from openimagen.cascade.randomness import mix_seed
+from openimagen.cascade.sampling import from_pil, sample_stage, to_pil
+from openimagen.cascade.stage import build_stage_network
+from openimagen.cascade.text_embedder import TextEmbedder
+
+__all__ = ["Cascade"]
+
+SAMPLING_KEYS = ("sampler", "steps", "guidance_scale", "threshold", "percentile", "aug_level")
+
+
+def default_embedder(config: CascadeConfig) -> TextEmbedder:
+    """Loads the cascade's text encoder on first use (never at construction)."""
+    from openimagen.text import load_encoder
+
+    return TextEmbedder(lambda: load_encoder(config.text_encoder, max_length=config.max_text_length))
+
+
+class Cascade:
+    """A frozen text encoder + an ordered list of stage networks (Imagen Fig. A.4). Call it to sample."""
+
+    def __init__(self, config: CascadeConfig, networks: list[nn.Module], embedder: TextEmbedder | None = None) -> None:
+        if len(networks) != len(config.stages):
+            raise ValueError(f"the cascade config has {len(config.stages)} stages but {len(networks)} networks")
+        self.config, self.networks = config, [n.eval() for n in networks]
+        self.embedder = embedder or default_embedder(config)
+
+    @classmethod
+    def from_config(cls, config: CascadeConfig, text_dim: int, embedder: TextEmbedder | None = None) -> "Cascade":
+        """Freshly initialised networks (use the global torch seed for reproducibility)."""
+        networks = [build_stage_network(stage, text_dim, number > 1, config.channels)
+                    for number, stage in enumerate(config.stages, start=1)]
+        return cls(config, networks, embedder)
+
+    def to(self, device: str | torch.device) -> "Cascade":
+        self.networks = [n.to(device) for n in self.networks]
+        return self
+
+    def save_pretrained(self, directory: str, raw_networks: list[nn.Module] | None = None) -> None:
+        from openimagen.cascade.pretrained import save_cascade
+
+        save_cascade(self, directory, raw_networks)
+
+    @classmethod
+    def from_pretrained(cls, directory: str, weights: str = "ema", embedder: TextEmbedder | None = None,
+                        device: str | torch.device = "cpu") -> "Cascade":
+        from openimagen.cascade.pretrained import load_cascade
+
+        return load_cascade(directory, weights, embedder, device)
+
+    def _stage_settings(self, number: int, shared: dict, stage_overrides: dict | None) -> dict:
+        settings = self.config.stages[number - 1].sampling_defaults()
+        settings.update({k: v for k, v in shared.items() if v is not None})
+        extra = (stage_overrides or {}).get(number, {})
+        unknown = sorted(set(extra) - set(SAMPLING_KEYS))
+        if unknown:
+            raise ValueError(f"stage_overrides[{number}] has unknown key(s) {unknown}; valid: {list(SAMPLING_KEYS)}")
+        settings.update(extra)
+        return settings
+
+    def _start_images(self, start_image: Any, prompts: list[str], repeat: int, start_stage: int) -> torch.Tensor:
+        images = [start_image] if isinstance(start_image, Image.Image) else list(start_image)
+        if len(images) == len(prompts):
+            images = [im for im in images for _ in range(repeat)]
+        elif len(images) == 1:
+            images = images * len(prompts) * repeat
+        elif len(images) != len(prompts) * repeat:
+            raise ValueError(f"start_image: give 1 image, one per prompt ({len(prompts)}) or one per output "
+                             f"({len(prompts) * repeat}); got {len(images)}")
+        return from_pil(images, self.config.lowres_resolution(start_stage))
+
+    def __call__(self, prompts: str | list[str], num_images_per_prompt: int = 1, seed: int | None = None,
+                 guidance_scale: float | None = None, steps: int | None = None, sampler: str | None = None,
+                 threshold: str | None = None, aug_level: float | None = None,
+                 stage_overrides: dict[int, dict] | None = None, start_image: Any = None, start_stage: int = 1,
+                 stop_at_stage: int | None = None, max_batch_size: int = 16, return_all_stages: bool = False,
+                 progress: bool = True) -> list[Image.Image] | dict[int, list[Image.Image]]:
+        """Sample the chain. Keyword settings apply to every stage (None = the stage's default);
+        `stage_overrides={2: {"steps": 10}}` sets one stage (1-based). `start_stage=k > 1` super-resolves
+        `start_image` (PIL image(s)) from stage k on; `stop_at_stage` ends early. Returns a flat prompt-major list
+        of PIL images of the last stage run, or {stage: images} for every stage run if `return_all_stages`."""
+        prompts = [prompts] if isinstance(prompts, str) else list(prompts)
+        last = stop_at_stage or len(self.config.stages)
+        if not prompts or num_images_per_prompt < 1 or max_batch_size < 1:
+            raise ValueError("need at least one prompt, num_images_per_prompt >= 1 and max_batch_size >= 1")
+        if not 1 <= start_stage <= last <= len(self.config.stages):
+            raise ValueError(f"need 1 <= start_stage ({start_stage}) <= stop_at_stage ({last}) <= "
+                             f"{len(self.config.stages)} stages")
+        if (start_stage > 1) != (start_image is not None):
+            raise ValueError("start_image is needed exactly when start_stage > 1 (it is the input of that stage)")
+        shared = dict(guidance_scale=guidance_scale, steps=steps, sampler=sampler, threshold=threshold,
+                      aug_level=aug_level)
+        settings = {n: self._stage_settings(n, shared, stage_overrides) for n in range(start_stage, last + 1)}
+        expanded = [p for p in prompts for _ in range(num_images_per_prompt)]
+        lowres_all = None if start_stage == 1 else self._start_images(start_image, prompts, num_images_per_prompt,
+                                                                       start_stage)
+        seed = int(torch.randint(2**62, ()).item()) if seed is None else seed
+        outputs: dict[int, list[Image.Image]] = {n: [] for n in settings}
+        for start in range(0, len(expanded), max_batch_size):
+            chunk = expanded[start:start + max_batch_size]
+            emb, mask = self.embedder(chunk)
+            generator = torch.Generator().manual_seed(mix_seed(seed, start))
+            lowres = None if lowres_all is None else lowres_all[start:start + max_batch_size]
+            for number in tqdm(settings, desc="stages", disable=not progress, leave=False):
+                stage = self.config.stages[number - 1]
+                lowres = sample_stage(self.networks[number - 1], stage, emb, mask, lowres, generator,
+                                      channels=self.config.channels, progress=progress, **settings[number])
+                outputs[number].extend(to_pil(lowres))
+        return outputs if return_all_stages else outputs[last]

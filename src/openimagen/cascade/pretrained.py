@@ -1,0 +1,83 @@
+"""`save_pretrained` / `from_pretrained`: config.json + one safetensors file per stage (EMA weights, optionally the
+raw ones too). Loading never unpickles and needs nothing from training."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from openimagen.cascade.config import CascadeConfig
+from openimagen.nn import build_network, config_from_dict, config_to_dict
+from openimagen.train.typed_config import from_dict, to_dict
+
+__all__ = ["save_cascade", "load_cascade", "FORMAT"]
+
+FORMAT, VERSION = "openimagen-cascade", 1
+
+
+def _tensors(network: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().contiguous().clone() for k, v in network.state_dict().items()}
+
+
+def save_cascade(cascade, directory: str | Path, raw_networks: list[nn.Module] | None = None) -> Path:
+    """Write the cascade to `directory` atomically (temp dir + rename): stage-N.safetensors holds the weights the
+    cascade samples with (EMA after training), stage-N.raw.safetensors the raw ones if given."""
+    directory = Path(directory)
+    if raw_networks is not None and len(raw_networks) != len(cascade.networks):
+        raise ValueError(f"raw_networks: need {len(cascade.networks)} networks, got {len(raw_networks)}")
+    tmp = directory.with_name(f".{directory.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    stages = []
+    for number, network in enumerate(cascade.networks, start=1):
+        record = {"weights": f"stage-{number}.safetensors", "network": config_to_dict(network.config)}
+        save_file(_tensors(network), str(tmp / record["weights"]))
+        if raw_networks is not None:
+            record["raw_weights"] = f"stage-{number}.raw.safetensors"
+            save_file(_tensors(raw_networks[number - 1]), str(tmp / record["raw_weights"]))
+        stages.append(record)
+    config = {"format": FORMAT, "version": VERSION, "cascade": to_dict(cascade.config),
+              "text_encoder": cascade.config.text_encoder, "stages": stages}
+    (tmp / "config.json").write_text(json.dumps(config, indent=1))
+    if directory.exists():
+        trash = directory.with_name(f".{directory.name}.old-{os.getpid()}")
+        os.replace(directory, trash)
+        os.replace(tmp, directory)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        os.replace(tmp, directory)
+    return directory
+
+
+def load_cascade(directory: str | Path, weights: str = "ema", embedder=None, device: str | torch.device = "cpu"):
+    """Inverse of save_cascade. `weights="raw"` loads the raw (non-EMA) weights when they were saved."""
+    from openimagen.cascade.pipeline import Cascade
+
+    directory = Path(directory)
+    config_path = directory / "config.json"
+    if not config_path.is_file():
+        raise FileNotFoundError(f"{str(directory)!r} is not a saved cascade (no config.json); "
+                                f"write one with Cascade.save_pretrained")
+    saved = json.loads(config_path.read_text())
+    if saved.get("format") != FORMAT or saved.get("version") != VERSION:
+        raise ValueError(f"{config_path} is not a version-{VERSION} {FORMAT} config")
+    if weights not in ("ema", "raw"):
+        raise ValueError(f"weights: expected 'ema' or 'raw', got {weights!r}")
+    networks = []
+    for number, record in enumerate(saved["stages"], start=1):
+        key = "weights" if weights == "ema" else "raw_weights"
+        if key not in record:
+            raise FileNotFoundError(f"stage {number} of {directory} has no raw weights; load weights='ema'")
+        with torch.device("meta"):
+            network = build_network(config_from_dict(record["network"]))
+        tensors = load_file(str(directory / record[key]), device=str(device))
+        # clone: memory-mapped file tensors make every forward slow
+        network.load_state_dict({k: v.clone() for k, v in tensors.items()}, assign=True)
+        networks.append(network)
+    return Cascade(from_dict(CascadeConfig, saved["cascade"]), networks, embedder)

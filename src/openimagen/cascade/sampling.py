@@ -1,0 +1,61 @@
+"""Sampling one stage: classifier-free guided denoiser + sampler, SR stages conditioned on the noise-augmented
+low-res image at a fixed aug level (Imagen Sec. 2.2-2.4)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor, nn
+
+from openimagen import diffusion as D
+from openimagen.cascade.config import StageConfig
+from openimagen.cascade.noise_augmentation import noise_augment
+from openimagen.cascade.stage import downsample
+
+__all__ = ["sample_stage", "to_pil", "from_pil"]
+
+
+@torch.no_grad()
+def sample_stage(network: nn.Module, stage: StageConfig, text_emb: Tensor, text_mask: Tensor,
+                 lowres: Tensor | None, generator: torch.Generator, *, sampler: str, steps: int,
+                 guidance_scale: float, threshold: str, percentile: float, aug_level: float,
+                 channels: int = 3, progress: bool = True) -> Tensor:
+    """Images [b, channels, res, res] in [-1, 1] for text [b, n, dim] (+ low-res [b, c, r, r] for SR stages)."""
+    device = next(network.parameters()).device
+    batch, res = text_emb.shape[0], stage.resolution
+    schedule = stage.diffusion_config.get_schedule()
+    noise = torch.randn(batch, channels, res, res, generator=generator).to(device)
+    cond = {"text_emb": text_emb.to(device), "text_mask": text_mask.to(device)}
+    uncond = {"text_emb": torch.zeros_like(cond["text_emb"]), "text_mask": torch.zeros_like(cond["text_mask"])}
+    if lowres is not None:
+        aug_noise = torch.randn(lowres.shape, generator=generator).to(device)
+        level = torch.full((batch,), float(aug_level), device=device)
+        augmented, aug_log_snr = noise_augment(lowres.to(device), level, schedule, aug_noise)
+        for side in (cond, uncond):
+            side.update(lowres=augmented, aug_log_snr=aug_log_snr)
+    denoise = D.guided_denoiser(network, cond, uncond, guidance_scale, stage.diffusion_config.prediction)
+    out = D.sample(denoise, noise, schedule=schedule, sampler=sampler, steps=steps, threshold=threshold,
+                   percentile=percentile, generator=generator, progress=progress)
+    return out.clamp(-1, 1)
+
+
+def to_pil(images: Tensor) -> list[Image.Image]:
+    """[b, 3, h, w] in [-1, 1] -> PIL RGB images."""
+    array = ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+    return [Image.fromarray(a) for a in array]
+
+
+def from_pil(images: list[Image.Image], size: int) -> Tensor:
+    """PIL images (any mode, any size) -> [b, 3, size, size] in [-1, 1]: center square crop, anti-aliased resize."""
+    tensors = []
+    for image in images:
+        if not isinstance(image, Image.Image):
+            raise TypeError(f"start_image must be PIL images, got {type(image).__name__}")
+        side = min(image.size)  # center square crop, then resize
+        left, top = (image.width - side) // 2, (image.height - side) // 2
+        image = image.convert("RGB").crop((left, top, left + side, top + side))
+        array = np.asarray(image, dtype=np.float32) / 127.5 - 1.0
+        tensor = torch.from_numpy(array).permute(2, 0, 1)[None]
+        tensors.append(downsample(tensor, size) if tensor.shape[-2:] != (size, size) else tensor)
+    return torch.cat(tensors)

@@ -1,0 +1,80 @@
+"""Sampling the chain and save/load of a cascade (tiny random networks, 8 -> 16 px, 2 steps)."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from openimagen.cascade.pipeline import Cascade
+from openimagen.cascade.text_embedder import TextEmbedder
+from cascade_helpers import WordEncoder, tiny_cascade
+
+
+def arrays(images):
+    return [np.asarray(im, dtype=np.float32) for im in images]
+
+
+@pytest.fixture(scope="module")
+def cascade():
+    return tiny_cascade()
+
+
+def test_pipe_returns_a_flat_prompt_major_list_of_final_stage_images(cascade):
+    images = cascade(["red circle", "blue square"], num_images_per_prompt=2, seed=0, progress=False)
+    assert len(images) == 4 and all(im.size == (16, 16) and im.mode == "RGB" for im in images)
+    one = cascade(["blue square"], num_images_per_prompt=2, seed=0, progress=False)
+    assert len(one) == 2
+
+
+def test_return_all_stages_and_stop_at_stage(cascade):
+    stages = cascade(["red circle"], seed=1, return_all_stages=True, progress=False)
+    assert sorted(stages) == [1, 2] and stages[1][0].size == (8, 8) and stages[2][0].size == (16, 16)
+    low = cascade(["red circle"], seed=1, stop_at_stage=1, progress=False)
+    assert np.array_equal(arrays(low)[0], arrays(stages[1])[0])
+
+
+def test_same_seed_same_images_and_chunking_changes_nothing_for_a_deterministic_sampler(cascade):
+    a = cascade(["red circle", "blue"], seed=3, max_batch_size=2, progress=False, sampler="ddim")
+    b = cascade(["red circle", "blue"], seed=3, max_batch_size=2, progress=False, sampler="ddim")
+    assert all(np.array_equal(x, y) for x, y in zip(arrays(a), arrays(b)))
+    c = cascade(["red circle", "blue"], seed=4, max_batch_size=2, progress=False, sampler="ddim")
+    assert not np.array_equal(arrays(a)[0], arrays(c)[0])
+
+
+def test_start_stage_super_resolves_a_given_image(cascade):
+    from PIL import Image
+
+    picture = Image.new("RGB", (40, 30), (200, 30, 30))
+    images = cascade(["red"], start_image=picture, start_stage=2, seed=0, progress=False)
+    assert len(images) == 1 and images[0].size == (16, 16)
+    with pytest.raises(ValueError, match="start_image is needed exactly when start_stage > 1"):
+        cascade(["red"], start_stage=2, progress=False)
+
+
+def test_stage_overrides_reach_the_stage_and_bad_keys_are_named(cascade):
+    base = cascade(["red"], seed=0, progress=False)
+    changed = cascade(["red"], seed=0, progress=False, stage_overrides={2: {"steps": 1}})
+    assert not np.array_equal(arrays(base)[0], arrays(changed)[0])
+    with pytest.raises(ValueError, match=r"stage_overrides\[2\] has unknown key\(s\) \['stepz'\]"):
+        cascade(["red"], stage_overrides={2: {"stepz": 3}}, progress=False)
+
+
+def test_save_and_load_round_trip_gives_identical_samples_without_pickle(cascade, tmp_path):
+    cascade.save_pretrained(tmp_path / "model", raw_networks=cascade.networks)
+    names = sorted(p.name for p in (tmp_path / "model").iterdir())
+    assert names == ["config.json", "stage-1.raw.safetensors", "stage-1.safetensors", "stage-2.raw.safetensors",
+                     "stage-2.safetensors"]
+    assert json.loads((tmp_path / "model" / "config.json").read_text())["stages"][1]["network"]["lowres_cond"]
+    loaded = Cascade.from_pretrained(tmp_path / "model", embedder=TextEmbedder(encoder=WordEncoder()))
+    a = cascade(["red circle"], seed=5, progress=False)
+    b = loaded(["red circle"], seed=5, progress=False)
+    assert np.array_equal(arrays(a)[0], arrays(b)[0])
+    raw = Cascade.from_pretrained(tmp_path / "model", weights="raw", embedder=TextEmbedder(encoder=WordEncoder()))
+    assert torch.equal(raw.networks[0].state_dict()["input_conv.weight"],
+                       cascade.networks[0].state_dict()["input_conv.weight"])
+
+
+def test_loading_a_folder_without_config_names_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not a saved cascade"):
+        Cascade.from_pretrained(tmp_path)

@@ -1,0 +1,70 @@
+"""Stage training pieces: per-sample randomness, SR data (downsample + paired crop), the loss, text embeddings."""
+
+import pytest
+import torch
+
+from openimagen.cascade.config import StageConfig
+from openimagen.cascade.randomness import SampleRandom
+from openimagen.cascade.stage import build_stage_network, downsample, paired_random_crop, stage_loss
+from openimagen.cascade.text_embedder import TextEmbedder
+from cascade_helpers import WordEncoder
+
+
+def test_sample_randomness_depends_on_the_sample_not_on_how_batches_are_split():
+    whole = SampleRandom(7, [0, 1, 2, 3])
+    halves = SampleRandom(7, [0, 1]), SampleRandom(7, [2, 3])
+    assert torch.equal(whole.normal((2, 3)), torch.cat([h.normal((2, 3)) for h in halves]))
+    assert torch.equal(whole.stratified(4), torch.cat([h.stratified(4) for h in halves]))
+    assert not torch.equal(SampleRandom(8, [0]).uniform(), SampleRandom(7, [0]).uniform())
+
+
+def test_stratified_times_cover_the_unit_interval_once_per_group():
+    t = SampleRandom(0, range(8)).stratified(8)
+    assert torch.equal((t * 8).floor().sort().values, torch.arange(8.0))
+
+
+def test_downsample_is_anti_aliased():
+    checker = (torch.arange(32)[:, None] + torch.arange(32)[None]) % 2 * 2.0 - 1  # +-1 at the pixel level
+    low = downsample(checker.expand(1, 3, 32, 32), 8)
+    assert low.abs().max() < 0.05   # averaged out; a nearest/bilinear-without-AA resize would alias to +-1
+
+
+def test_paired_crop_takes_the_same_region_of_the_high_and_low_res_images():
+    hi = torch.arange(2 * 3 * 16 * 16, dtype=torch.float32).reshape(2, 3, 16, 16)
+    lo = hi[:, :, ::2, ::2]   # a "downsample" whose pixels we can trace
+    crop_hi, crop_lo = paired_random_crop(hi, lo, 8, SampleRandom(3, [0, 1]))
+    assert crop_hi.shape == (2, 3, 8, 8) and crop_lo.shape == (2, 3, 4, 4)
+    assert torch.equal(crop_hi[:, :, ::2, ::2], crop_lo)
+    with pytest.raises(ValueError, match="multiple of the SR factor"):
+        paired_random_crop(hi, lo, 7, SampleRandom(3, [0, 1]))
+
+
+def test_sr_stage_loss_is_finite_and_trains_the_network_on_lowres_and_aug_level():
+    stage = StageConfig(resolution=16, network="tiny-test-sr")
+    torch.manual_seed(0)
+    network = build_stage_network(stage, 32, super_resolution=True)
+    images = torch.rand(2, 3, 16, 16) * 2 - 1
+    emb, mask = torch.randn(2, 3, 32), torch.ones(2, 3, dtype=torch.bool)
+    loss = stage_loss(network, stage, images, emb, mask, SampleRandom(0, [0, 1]), lowres=downsample(images, 8))
+    assert loss.shape == (2,) and torch.isfinite(loss).all()
+    again = stage_loss(network, stage, images, emb, mask, SampleRandom(0, [0, 1]), lowres=downsample(images, 8))
+    assert torch.equal(loss, again)   # all randomness comes from the keyed streams
+
+
+def test_text_embedder_uses_zero_tokens_for_the_empty_prompt_and_encodes_the_rest():
+    embedder = TextEmbedder(encoder=WordEncoder())
+    emb, mask = embedder(["red circle", "", "blue"])
+    assert emb.shape == (3, 2, 32) and mask.tolist() == [[True, True], [False, False], [True, False]]
+    assert torch.all(emb[1] == 0) and embedder.encoder_forwards == 2
+
+
+def test_text_embedder_reads_cached_captions_without_loading_the_encoder(tmp_path):
+    from openimagen.text import EmbeddingCache, encode_captions
+
+    encode_captions(["red circle", "blue"], WordEncoder(), tmp_path / "cache")
+    def never():
+        raise AssertionError("the encoder must not be loaded when every caption is cached")
+    embedder = TextEmbedder(load_encoder=never, cache=EmbeddingCache(tmp_path / "cache"))
+    emb, mask = embedder(["blue", "", "red circle"])
+    reference, ref_mask = WordEncoder().encode(["blue", "", "red circle"])
+    assert torch.equal(mask, ref_mask) and torch.allclose(emb, reference, atol=1e-2)  # the cache stores fp16
