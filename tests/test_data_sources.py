@@ -1,0 +1,94 @@
+"""Folder and manifest sources: right items, sharding by rank and worker, source dispatch, manifest errors."""
+import json
+import os
+from collections import Counter
+
+import pytest
+import torch
+
+from openimagen.data import ManifestError, build_dataset, make_loader, read_manifest, source_type
+from openimagen.data.preprocess import image_to_tensor, resize_and_crop
+from openimagen.data.synthetic import synthetic_image, write_folder
+
+
+def _keys(dataset, batch_size=3, num_workers=0):
+    return [k for b in make_loader(dataset, batch_size, num_workers=num_workers) for k in b["key"]]
+
+
+def test_folder_is_recursive_pairs_captions_and_counts_uncaptioned_images(tmp_path):
+    write_folder(str(tmp_path / "a"), 2)
+    write_folder(str(tmp_path / "a" / "nested"), 1)
+    synthetic_image(9).save(tmp_path / "lonely.png")                # no lonely.txt
+    (tmp_path / "notes.md").write_text("ignored")
+    dataset = build_dataset(str(tmp_path), 8, epochs=1, shuffle=False)
+    items = list(dataset)
+    assert [(i["key"], i["caption"]) for i in items] == [
+        ("a/00000", "image 0"), ("a/00001", "image 1"), ("a/nested/00000", "image 0")]
+    expected = image_to_tensor(resize_and_crop(synthetic_image(1).convert("RGB"), 8))
+    assert (items[1]["image"] - expected).abs().max() < 0.15        # JPEG round trip of the same picture
+    assert dataset.skip_report.counts == {"no_caption": 1}
+
+
+def test_csv_and_jsonl_manifests_give_the_same_items_and_count_missing_files(tmp_path):
+    write_folder(str(tmp_path / "img"), 3)
+    rows = [("img/00000.jpg", "a, quoted caption"), ("img/00002.jpg", "two"), ("img/gone.jpg", "missing")]
+    (tmp_path / "m.csv").write_text("id,path,caption\n" + "".join(f'{i},{p},"{c}"\n' for i, (p, c) in enumerate(rows)))
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps({"path": p, "caption": c}) + "\n\n" for p, c in rows))
+    results = []
+    for name in ("m.csv", "m.jsonl"):
+        dataset = build_dataset(str(tmp_path / name), 8, epochs=1, shuffle=False)
+        results.append([(i["key"], i["caption"], i["image"].sum().item()) for i in dataset])
+        assert dataset.skip_report.counts == {"missing": 1}
+    assert results[0] == results[1]
+    assert [r[:2] for r in results[0]] == [("img/00000", "a, quoted caption"), ("img/00002", "two")]
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("m.jsonl", '{"path": "a.jpg", "caption": "x"}\n{"path": "b.jpg"}\n', "m.jsonl:2: each line needs"),
+    ("m.jsonl", '{"path": "a.jpg", "caption": "x"}\n\n{oops\n', "m.jsonl:3: invalid JSON"),
+    ("m.csv", "path,caption\na.jpg,x\nb.jpg,y,z\n", "m.csv:3: expected 2 fields"),
+    ("m.csv", "file,text\na.jpg,x\n", "m.csv:1: the CSV header must name"),
+    ("m.jsonl", '{"path": 3, "caption": "x"}\n', "m.jsonl:1: 'path' must be"),
+])
+def test_manifest_errors_name_the_file_and_line(tmp_path, name, text, message):
+    (tmp_path / name).write_text(text)
+    with pytest.raises(ManifestError, match=message):
+        read_manifest(str(tmp_path / name))
+
+
+def test_source_strings_are_dispatched_and_unknown_ones_explained(tmp_path):
+    assert source_type(str(tmp_path)) == "folder"
+    assert source_type("x/train.csv") == source_type("x/train.jsonl") == "manifest"
+    for spec in ("a.tar", "s/{000..009}.tar", "pipe:curl -s http://x/0.tar", "https://h/0.tar", "a.tar::b.tar"):
+        assert source_type(spec) == "webdataset"
+    assert source_type("shapes") == "shapes"
+    with pytest.raises(ValueError, match="not an existing folder"):
+        build_dataset(str(tmp_path / "nope"), 8)
+    with pytest.raises(ValueError, match=r"unknown option\(s\) \['colour'\]"):
+        build_dataset({"type": "folder", "path": str(tmp_path), "colour": 1}, 8)
+
+
+def test_ranks_and_workers_partition_every_epoch_without_duplicates(tmp_path):
+    keys = write_folder(str(tmp_path), 10)
+    seen = Counter()
+    for rank in range(2):
+        dataset = build_dataset(str(tmp_path), 8, rank=rank, world_size=2, seed=3, epochs=2)
+        seen.update(_keys(dataset, batch_size=2, num_workers=2))
+    assert seen == Counter({k: 2 for k in keys})                    # 2 epochs: each key exactly twice
+
+
+def test_each_epoch_is_a_new_seeded_permutation(tmp_path):
+    keys = write_folder(str(tmp_path), 12)
+    order = _keys(build_dataset(str(tmp_path), 8, seed=1, epochs=2))
+    assert sorted(order[:12]) == sorted(order[12:]) == keys and order[:12] != order[12:]
+    assert order == _keys(build_dataset(str(tmp_path), 8, seed=1, epochs=2))
+    assert order != _keys(build_dataset(str(tmp_path), 8, seed=2, epochs=2))
+
+
+def test_infinite_stream_repeats_and_collates(tmp_path):
+    write_folder(str(tmp_path), 3)
+    loader = make_loader(build_dataset(str(tmp_path), 8), batch_size=5)
+    batch = next(iter(loader))
+    assert batch["image"].shape == (5, 3, 8, 8) and batch["image"].dtype == torch.float32
+    assert len(batch["caption"]) == len(batch["key"]) == 5 and set(batch) == {"image", "caption", "key"}
+    assert -1.0 <= batch["image"].min() and batch["image"].max() <= 1.0
