@@ -7,7 +7,6 @@ import signal
 import pytest
 import torch
 
-from openimagen.train.batches import IndexedBatches
 from openimagen.train.config import TrainConfig
 from openimagen.train.ema import EMA, ema_decay_at
 from openimagen.train.lr_schedule import lr_factor
@@ -29,6 +28,24 @@ class Regression:
         return {"x": self.x[i], "y": self.y[i]}
 
 
+class RegressionBatches:
+    """The smallest BatchSource: consecutive slices of the data, position = micro-batches taken."""
+
+    def __init__(self, data, micro):
+        self.data, self.micro, self.taken = data, micro, 0
+
+    def next_batch(self):
+        start = self.taken * self.micro % len(self.data)
+        self.taken += 1
+        return {"x": self.data.x[start:start + self.micro], "y": self.data.y[start:start + self.micro]}
+
+    def state_dict(self):
+        return {"taken": self.taken}
+
+    def load_state_dict(self, state):
+        self.taken = state["taken"]
+
+
 def squared_error(model, batch):
     return (model(batch["x"]).squeeze(-1) - batch["y"]) ** 2
 
@@ -40,7 +57,7 @@ def make_trainer(tmp_path, loss_fn=squared_error, micro=None, **overrides):
     config = TrainConfig(**settings)
     torch.manual_seed(0)
     model = torch.nn.Linear(4, 1)
-    batches = IndexedBatches(Regression(), config.micro_batch_size or config.batch_size, seed=config.seed)
+    batches = RegressionBatches(Regression(), config.micro_batch_size or config.batch_size)
     return Trainer(model, loss_fn, batches, config, tmp_path), model
 
 

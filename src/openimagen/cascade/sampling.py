@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from openimagen import diffusion as D
 from openimagen.cascade.config import StageConfig
 from openimagen.cascade.noise_augmentation import noise_augment
-from openimagen.cascade.stage import downsample
+from openimagen.data import downsample
 
 __all__ = ["sample_stage", "to_pil", "from_pil"]
 

@@ -5,16 +5,15 @@ from __future__ import annotations
 import dataclasses
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from openimagen import diffusion as D
+from openimagen import data, diffusion as D
 from openimagen.cascade.config import StageConfig
 from openimagen.cascade.noise_augmentation import noise_augment
 from openimagen.cascade.randomness import SampleRandom
 from openimagen.nn import build_network, config_from_dict, get_preset
 
-__all__ = ["network_config", "build_stage_network", "downsample", "paired_random_crop", "stage_loss"]
+__all__ = ["network_config", "build_stage_network", "paired_random_crop", "stage_loss"]
 
 
 def network_config(stage: StageConfig, text_dim: int, super_resolution: bool, channels: int = 3):
@@ -28,24 +27,12 @@ def build_stage_network(stage: StageConfig, text_dim: int, super_resolution: boo
     return build_network(network_config(stage, text_dim, super_resolution, channels))
 
 
-def downsample(images: Tensor, size: int) -> Tensor:
-    """Anti-aliased bicubic resize [b, c, H, W] -> [b, c, size, size], clamped to [-1, 1]: the SR stage's input is
-    the high-res image's own downsampled copy (Sec. 2.5)."""
-    return F.interpolate(images, size=(size, size), mode="bicubic", antialias=True, align_corners=False).clamp(-1, 1)
-
-
 def paired_random_crop(images: Tensor, lowres: Tensor, crop: int, rnd: SampleRandom) -> tuple[Tensor, Tensor]:
-    """Crop `crop` px of each high-res image and the matching crop of its low-res copy (Sec. 2.5: the 1024 stage is
-    trained on 256 crops). Offsets are multiples of the scale factor so both crops cover the same region."""
-    scale = images.shape[-1] // lowres.shape[-1]
-    if images.shape[-1] != scale * lowres.shape[-1] or crop % scale:
-        raise ValueError(f"crop {crop} must be a multiple of the SR factor {scale} "
-                         f"({lowres.shape[-1]} -> {images.shape[-1]} px)")
-    low_crop, positions = crop // scale, lowres.shape[-1] - crop // scale + 1
-    ys, xs = rnd.integers(positions), rnd.integers(positions)
-    hi = torch.stack([im[:, y * scale:y * scale + crop, x * scale:x * scale + crop] for im, y, x in zip(images, ys, xs)])
-    lo = torch.stack([im[:, y:y + low_crop, x:x + low_crop] for im, y, x in zip(lowres, ys, xs)])
-    return hi, lo
+    """`openimagen.data.paired_random_crop` (matching crops of the high-res image and its low-res copy, Sec. 2.5)
+    with each sample's offsets drawn from its own keyed stream."""
+    pairs = [data.paired_random_crop(hi[None], lo[None], crop, generator=g)
+             for hi, lo, g in zip(images, lowres, rnd.generators)]
+    return torch.cat([hi for hi, _ in pairs]), torch.cat([lo for _, lo in pairs])
 
 
 def stage_loss(network: nn.Module, stage: StageConfig, images: Tensor, text_emb: Tensor, text_mask: Tensor,

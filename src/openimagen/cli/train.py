@@ -1,0 +1,45 @@
+"""`openimagen train CONFIG [--set key=value ...] [--stage N]`: thin over `openimagen.train.train`.
+
+Works as is on one process and under `accelerate launch` / `torchrun` (Accelerate reads their environment).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from openimagen.cli import UserError
+
+
+@click.command("train")
+@click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a config value, e.g. --set train.lr=3e-4 --set cascade.stages.2.crop_size=64.")
+@click.option("--stage", "stages", type=int, multiple=True,
+              help="Train this stage (1-based; repeatable). Default: train.stages from the config.")
+def train(config_path: str, overrides: tuple[str, ...], stages: tuple[int, ...]) -> None:
+    """Train stage(s) of a cascade from a TOML CONFIG; resumes from the latest checkpoint automatically.
+
+    SIGTERM/SIGINT save a checkpoint and exit; rerun the same command to continue. When every stage has a
+    checkpoint, the sampling-ready cascade is written to OUTPUT_DIR/cascade.
+    """
+    from openimagen.train.config import load_config
+    from openimagen.train.run import train as run_training
+    from openimagen.train.trainer import TrainingDiverged
+    from openimagen.train.typed_config import ConfigError
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = load_config(config_path, overrides)
+        if stages:
+            bad = [s for s in stages if not 1 <= s <= len(config.cascade.stages)]
+            if bad:
+                raise ConfigError(f"--stage {bad[0]}: the cascade has {len(config.cascade.stages)} stage(s)")
+        results = run_training(config, list(stages) or None)
+    except (ConfigError, TrainingDiverged) as error:
+        raise UserError(str(error)) from error
+    for number, result in results.items():
+        state = "interrupted; rerun to resume" if result.interrupted else "done"
+        click.echo(f"stage {number}: step {result.step} ({state}), last loss {result.last_loss:.4g}, "
+                   f"{result.skipped_steps} non-finite steps skipped, checkpoint {result.checkpoint}")

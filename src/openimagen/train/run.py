@@ -1,0 +1,62 @@
+"""A training run: the stages a config asks for, one after another, then the cascade exported for sampling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from accelerate import Accelerator
+from safetensors.torch import load_file
+
+from openimagen.cascade import Cascade, TextEmbedder, build_stage_network
+from openimagen.train.checkpoint import latest_checkpoint
+from openimagen.train.config import ExperimentConfig
+from openimagen.train.stage_run import make_embedder, stage_dir, train_stage
+from openimagen.train.trainer import TrainResult
+
+__all__ = ["train", "export_cascade", "missing_stages"]
+
+
+def missing_stages(config: ExperimentConfig) -> list[int]:
+    """Stages with no checkpoint yet under `train.output_dir`."""
+    return [n for n in range(1, len(config.cascade.stages) + 1)
+            if latest_checkpoint(stage_dir(config, n) / "checkpoints") is None]
+
+
+def export_cascade(config: ExperimentConfig, directory: str | Path | None = None,
+                   embedder: TextEmbedder | None = None) -> Path:
+    """Assemble every stage's latest checkpoint (EMA weights, raw kept too) into `Cascade.save_pretrained`
+    at `directory` (default `output_dir/cascade`)."""
+    missing = missing_stages(config)
+    if missing:
+        raise FileNotFoundError(f"cannot export the cascade: stage(s) {missing} have no checkpoint in "
+                                f"{config.train.output_dir}; train them first (openimagen train CONFIG --stage N)")
+    embedder = embedder or make_embedder(config)
+    ema, raw = [], []
+    for number, stage in enumerate(config.cascade.stages, start=1):
+        checkpoint = latest_checkpoint(stage_dir(config, number) / "checkpoints")
+        for weights, networks in (("ema", ema), ("model", raw)):
+            network = build_stage_network(stage, embedder.dim, number > 1, config.cascade.channels)
+            network.load_state_dict(load_file(str(checkpoint / f"{weights}.safetensors")))
+            networks.append(network)
+    directory = Path(directory or Path(config.train.output_dir) / "cascade")
+    Cascade(config.cascade, ema, embedder).save_pretrained(str(directory), raw_networks=raw)
+    return directory
+
+
+def train(config: ExperimentConfig, stages: list[int] | None = None, accelerator: Accelerator | None = None,
+          embedder: TextEmbedder | None = None) -> dict[int, TrainResult]:
+    """Train `stages` (default `train.stages`) in order; stops early if one is interrupted by a signal.
+    When every stage of the cascade has a checkpoint, the main process exports `output_dir/cascade`."""
+    accelerator = accelerator or Accelerator(mixed_precision=config.train.mixed_precision)
+    embedder = embedder or make_embedder(config)
+    results = {}
+    for number in stages or config.train.stages:
+        if not 1 <= number <= len(config.cascade.stages):
+            raise ValueError(f"stage {number} does not exist; the cascade has {len(config.cascade.stages)} stage(s)")
+        results[number] = train_stage(config, number, accelerator, embedder)
+        if results[number].interrupted:
+            return results
+    if accelerator.is_main_process and not missing_stages(config):
+        export_cascade(config, embedder=embedder)
+    accelerator.wait_for_everyone()
+    return results

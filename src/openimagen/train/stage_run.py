@@ -1,0 +1,125 @@
+"""Train one stage of a cascade from a config: data -> (caption dropout, text embeddings, SR pairs) -> stage loss.
+
+Stages train independently (Imagen Sec. 2.4): each writes `output_dir/stage-N/` and can run in its own process.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator
+from accelerate.logging import get_logger
+
+from openimagen import data
+from openimagen.cascade import SampleRandom, StageConfig, TextEmbedder, build_stage_network, paired_random_crop, \
+    stage_loss
+from openimagen.cascade.randomness import mix_seed
+from openimagen.cascade.sampling import sample_stage, to_pil
+from openimagen.train.batches import StreamBatches
+from openimagen.train.config import ExperimentConfig
+from openimagen.train.trainer import Trainer, TrainResult
+
+__all__ = ["train_stage", "make_embedder", "StageLoss", "stage_dir"]
+
+logger = get_logger(__name__)
+
+
+def stage_dir(config: ExperimentConfig, number: int) -> Path:
+    return Path(config.train.output_dir) / f"stage-{number}"
+
+
+def make_embedder(config: ExperimentConfig) -> TextEmbedder:
+    """Cached embeddings when `data.embedding_cache` is set; the encoder is only loaded for captions it lacks."""
+    from openimagen.text import EmbeddingCache, load_encoder
+
+    cache = EmbeddingCache(config.data.embedding_cache) if config.data.embedding_cache else None
+    cascade = config.cascade
+    return TextEmbedder(lambda: load_encoder(cascade.text_encoder, max_length=cascade.max_text_length), cache)
+
+
+class StageLoss:
+    """loss_fn(model, batch) -> [b] for one stage: caption dropout p -> "" (classifier-free guidance, Sec. 2.3),
+    SR input = the image's own anti-aliased downsample (+ matching random crops), then `stage_loss`."""
+
+    def __init__(self, stage: StageConfig, lowres_size: int | None, embedder: TextEmbedder, cond_drop_prob: float,
+                 seed: int, group_size: int, device: torch.device) -> None:
+        self.stage, self.lowres_size, self.embedder = stage, lowres_size, embedder
+        self.cond_drop_prob, self.seed, self.group_size, self.device = cond_drop_prob, seed, group_size, device
+
+    def __call__(self, model: torch.nn.Module, batch: dict) -> torch.Tensor:
+        rnd = SampleRandom(self.seed, batch["index"])
+        drop = rnd.uniform() < self.cond_drop_prob
+        captions = ["" if dropped else caption for caption, dropped in zip(batch["caption"], drop.tolist())]
+        emb, mask = self.embedder(captions)
+        images, lowres = batch["image"], None
+        if self.lowres_size is not None:
+            lowres = data.downsample(images, self.lowres_size)
+            if self.stage.crop_size is not None and self.stage.crop_size < self.stage.resolution:
+                images, lowres = paired_random_crop(images, lowres, self.stage.crop_size, rnd)
+            lowres = lowres.to(self.device)
+        return stage_loss(model, self.stage, images.to(self.device), emb.to(self.device), mask.to(self.device),
+                          rnd, lowres, self.group_size)
+
+
+def _fixed_examples(config: ExperimentConfig, resolution: int, count: int) -> dict:
+    """The first `count` samples of the source in file order: inputs of the periodic sample grids."""
+    dataset = data.build_dataset(config.data.source, resolution, min_size=config.data.min_size, epochs=1,
+                                 shuffle=False, seed=config.train.seed)
+    images, captions = [], []
+    for item in dataset:
+        images.append(item["image"])
+        captions.append(item["caption"])
+        if len(images) == count:
+            break
+    return {"image": torch.stack(images), "caption": captions}
+
+
+def _sample_fn(config: ExperimentConfig, number: int, embedder: TextEmbedder):
+    """EMA model -> PIL images: stage 1 from the prompt list (or data captions), SR stages from real low-res images."""
+    stage, lowres_size = config.cascade.stages[number - 1], config.cascade.lowres_resolution(number)
+    prompts = list(config.train.sample_prompts)
+    examples = _fixed_examples(config, stage.resolution, len(prompts) or 4) if lowres_size or not prompts else None
+    if not prompts:
+        prompts = examples["caption"]
+    lowres = None if lowres_size is None else data.downsample(examples["image"], lowres_size)[:len(prompts)]
+    prompts = prompts[:len(lowres)] if lowres is not None else prompts
+
+    def sample(ema_model: torch.nn.Module) -> list:
+        emb, mask = embedder(prompts)
+        generator = torch.Generator().manual_seed(mix_seed(config.train.seed, number))
+        settings = stage.sampling_defaults()
+        images = sample_stage(ema_model, stage, emb, mask, lowres, generator, progress=False,
+                              channels=config.cascade.channels, **settings)
+        return to_pil(images)
+
+    return sample
+
+
+def train_stage(config: ExperimentConfig, number: int, accelerator: Accelerator | None = None,
+                embedder: TextEmbedder | None = None) -> TrainResult:
+    """Train stage `number` (1-based) to `train.max_steps`, resuming from its latest checkpoint."""
+    c = config.train
+    accelerator = accelerator or Accelerator(mixed_precision=c.mixed_precision)
+    stage, lowres_size = config.cascade.stages[number - 1], config.cascade.lowres_resolution(number)
+    embedder = embedder or make_embedder(config)
+    torch.manual_seed(mix_seed(c.seed, number))  # identical initial weights on every process
+    network = build_stage_network(stage, embedder.dim, number > 1, config.cascade.channels)
+    micro = c.micro_batch_size or c.batch_size // accelerator.num_processes
+    dataset = data.build_dataset(config.data.source, stage.resolution, random_crop=config.data.random_crop,
+                                 min_size=config.data.min_size, rank=accelerator.process_index,
+                                 world_size=accelerator.num_processes,
+                                 seed=c.seed if config.data.shuffle_seed is None else config.data.shuffle_seed)
+    batches = StreamBatches(dataset, micro, accelerator.process_index, accelerator.num_processes,
+                            config.data.num_workers)
+    loss_fn = StageLoss(stage, lowres_size, embedder, c.cond_drop_prob, mix_seed(c.seed, number), c.batch_size,
+                        accelerator.device)
+    sample_fn = _sample_fn(config, number, embedder) if c.sample_every and accelerator.is_main_process else None
+    trainer = Trainer(network, loss_fn, batches, c, stage_dir(config, number), accelerator, sample_fn,
+                      extra_state={"stage": number, "config": config.to_dict()})
+    logger.info(f"stage {number}: {sum(p.numel() for p in network.parameters()):,} parameters, "
+                f"{accelerator.num_processes} process(es) x {micro} x {trainer.accumulation} accumulation")
+    result = trainer.fit()
+    if len(dataset.skip_report):
+        logger.warning(f"stage {number} data: {dataset.skip_report.summary()}", main_process_only=False)
+    return result
