@@ -92,3 +92,12 @@ def test_infinite_stream_repeats_and_collates(tmp_path):
     assert batch["image"].shape == (5, 3, 8, 8) and batch["image"].dtype == torch.float32
     assert len(batch["caption"]) == len(batch["key"]) == 5 and set(batch) == {"image", "caption", "key"}
     assert -1.0 <= batch["image"].min() and batch["image"].max() <= 1.0
+
+
+def test_map_style_access_replaces_unreadable_files_by_the_next_sample(tmp_path):
+    write_folder(str(tmp_path), 3)
+    (tmp_path / "00001.jpg").write_bytes(b"")                       # zero-byte image
+    dataset = build_dataset(str(tmp_path), 8, shuffle=False)
+    assert len(dataset) == 3 and dataset[0]["key"] == "00000"
+    assert dataset[1]["key"] == "00002" and dataset.skip_report.counts == {"unreadable": 1}
+    assert dataset[1]["image"].shape == (3, 8, 8)

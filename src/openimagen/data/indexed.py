@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from .preprocess import Preprocess
+from .skips import SkipSample
 from .stream import ImageTextStream, Record
 
 
@@ -42,6 +43,25 @@ class IndexedStream(ImageTextStream):
     def __len__(self) -> int:
         """Samples per epoch (all ranks together)."""
         return len(self.samples)
+
+    def __getitem__(self, index: int) -> dict:
+        """Map-style access: sample `index` (random crop seeded by (seed, index)); see `item`."""
+        return self.item(index)
+
+    def item(self, index: int, draw: int | None = None) -> dict:
+        """Sample `index` decoded; an unusable file is recorded in `skip_report` and the next usable sample
+        (index + 1, ...) is returned instead, so map-style loaders never crash. `draw` seeds the random crop
+        (pass the global position to get a new crop every epoch; default: the index)."""
+        n = len(self.samples)
+        for offset in range(n):
+            sample = self.samples[(index + offset) % n]
+            try:
+                image = self.preprocess(sample.path, seed=f"{self.seed}:{index if draw is None else draw}")
+            except SkipSample as skip:
+                self.skip_report.record(sample.path, skip.reason, skip.detail)
+                continue
+            return {"image": image, "caption": sample.caption, "key": sample.key}
+        raise RuntimeError(f"{self.name}: none of the {n} samples could be read; {self.skip_report.summary()}")
 
     def order(self, epoch: int) -> torch.Tensor:
         """Visiting order of epoch `epoch` (cached for the current one)."""
