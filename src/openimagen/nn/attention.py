@@ -1,0 +1,105 @@
+"""Self-attention, masked text cross-attention and masked attention pooling, all through SDPA (Imagen Sec. 2.4)."""
+from __future__ import annotations
+
+import contextlib
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .layers import group_norm, zero_init
+
+
+def _heads(x: torch.Tensor, heads: int) -> torch.Tensor:
+    """[b, n, heads*d] -> [b, heads, n, d] (a view)."""
+    b, n, _ = x.shape
+    return x.view(b, n, heads, -1).transpose(1, 2)
+
+
+def _tokens(x: torch.Tensor) -> torch.Tensor:
+    """[b, c, h, w] -> [b, h*w, c]; a free view when x is channels_last."""
+    return x.flatten(2).transpose(1, 2)
+
+
+def _image(tokens: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """[b, h*w, c] -> [b, c, h, w] laid out channels_last (a view)."""
+    return tokens.transpose(1, 2).unflatten(2, like.shape[2:])
+
+
+def text_keys_values(text: torch.Tensor, text_mask: torch.Tensor, to_kv: nn.Linear, null_kv: torch.Tensor,
+                     heads: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Keys/values of the text tokens plus one learned null token that is always attended.
+
+    text [b, n, d], text_mask [b, n] bool (True = real token) -> k, v [b, heads, n+1, hd], mask [b, 1, 1, n+1].
+    The null token keeps an all-masked (empty) prompt well defined: softmax never sees an empty set.
+    """
+    b = text.shape[0]
+    kv = to_kv(text)                                                       # [b, n, 2*inner]
+    kv = torch.cat([null_kv.to(kv.dtype).expand(b, 1, -1), kv], dim=1)     # [b, n+1, 2*inner]
+    k, v = kv.chunk(2, dim=-1)
+    mask = F.pad(text_mask.bool(), (1, 0), value=True)[:, None, None, :]
+    return _heads(k, heads), _heads(v, heads), mask
+
+
+def _no_autocast(device: torch.device):
+    """Disable autocast (for fp32 softmax); the meta device has no autocast to disable."""
+    return contextlib.nullcontext() if device.type == "meta" else torch.autocast(device.type, enabled=False)
+
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention over pixels, pre-GroupNorm, zero-init output (residual)."""
+
+    def __init__(self, channels: int, head_dim: int, max_groups: int):
+        super().__init__()
+        self.heads = max(1, channels // head_dim)
+        self.norm = group_norm(channels, max_groups)
+        self.to_qkv = nn.Linear(channels, 3 * channels, bias=False)
+        self.to_out = zero_init(nn.Linear(channels, channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q, k, v = (_heads(t, self.heads) for t in self.to_qkv(_tokens(self.norm(x))).chunk(3, dim=-1))
+        out = F.scaled_dot_product_attention(q, k, v)                      # [b, heads, hw, hd]
+        return x + _image(self.to_out(out.transpose(1, 2).flatten(2)), x)
+
+
+class CrossAttention(nn.Module):
+    """Pixels attend to the text sequence (LayerNorm on text, padding masked, learned null key/value)."""
+
+    def __init__(self, channels: int, text_dim: int, head_dim: int, max_groups: int):
+        super().__init__()
+        self.heads = max(1, channels // head_dim)
+        self.norm = group_norm(channels, max_groups)
+        self.text_norm = nn.LayerNorm(text_dim)
+        self.to_q = nn.Linear(channels, channels, bias=False)
+        self.to_kv = nn.Linear(text_dim, 2 * channels, bias=False)
+        self.null_kv = nn.Parameter(torch.randn(2 * channels) * 0.02)
+        self.to_out = zero_init(nn.Linear(channels, channels))
+
+    def forward(self, x: torch.Tensor, text: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
+        q = _heads(self.to_q(_tokens(self.norm(x))), self.heads)
+        k, v, mask = text_keys_values(self.text_norm(text), text_mask, self.to_kv, self.null_kv, self.heads)
+        out = F.scaled_dot_product_attention(q, k.to(q.dtype), v.to(q.dtype), attn_mask=mask)
+        return x + _image(self.to_out(out.transpose(1, 2).flatten(2)), x)
+
+
+class TextPooling(nn.Module):
+    """Masked attention pooling of the text sequence into one vector [b, cond_dim] (Imagen Sec. 2.4).
+
+    A learned query attends (softmax in fp32) over LayerNormed tokens plus a null token.
+    """
+
+    def __init__(self, text_dim: int, cond_dim: int, head_dim: int):
+        super().__init__()
+        self.heads = max(1, cond_dim // head_dim)
+        self.text_norm = nn.LayerNorm(text_dim)
+        self.query = nn.Parameter(torch.randn(cond_dim) * 0.02)
+        self.to_kv = nn.Linear(text_dim, 2 * cond_dim, bias=False)
+        self.null_kv = nn.Parameter(torch.randn(2 * cond_dim) * 0.02)
+        self.to_out = nn.Sequential(nn.LayerNorm(cond_dim), nn.Linear(cond_dim, cond_dim))
+
+    def forward(self, text: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
+        k, v, mask = text_keys_values(self.text_norm(text), text_mask, self.to_kv, self.null_kv, self.heads)
+        q = _heads(self.query.expand(text.shape[0], 1, -1), self.heads)
+        with _no_autocast(text.device):
+            out = F.scaled_dot_product_attention(q.float(), k.float(), v.float(), attn_mask=mask)
+        return self.to_out(out.transpose(1, 2).flatten(1))

@@ -1,0 +1,62 @@
+"""Network inputs: checks, low-res concatenation and the conditioning vector (Imagen Sec. 2.4-2.5)."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .attention import TextPooling
+from .layers import NoiseLevelEmbedding
+
+NO_AUG_LOG_SNR = 30.0   # aug_log_snr=None means "no noise augmentation" (a clean low-res image)
+
+
+class Conditioning(nn.Module):
+    """Builds the network input and the conditioning vector.
+
+    input = concat(x, upsample(lowres)) for SR stages; emb = MLP(sin(log_snr)) [+ MLP(sin(aug_log_snr))] + pool(text).
+    """
+
+    def __init__(self, config):
+        super().__init__()
+        self.config = config
+        features = max(32, config.base_channels)
+        self.noise_embed = NoiseLevelEmbedding(features, config.cond_dim)
+        self.aug_embed = NoiseLevelEmbedding(features, config.cond_dim) if config.lowres_cond else None
+        self.text_pool = TextPooling(config.text_dim, config.cond_dim, config.head_dim)
+
+    def input_channels(self) -> int:
+        return self.config.in_channels * (2 if self.config.lowres_cond else 1)
+
+    def forward(self, x, log_snr, text_emb, text_mask, lowres=None, aug_log_snr=None):
+        """-> (network input [b, c(*2), h, w], conditioning vector [b, cond_dim])."""
+        self._check(x, log_snr, text_emb, text_mask, lowres)
+        emb = self.noise_embed(log_snr) + self.text_pool(text_emb, text_mask)
+        if self.config.lowres_cond:
+            if aug_log_snr is None:
+                aug_log_snr = torch.full_like(log_snr, NO_AUG_LOG_SNR)
+            emb = emb + self.aug_embed(aug_log_snr)
+            up = F.interpolate(lowres.to(x.dtype), size=x.shape[-2:], mode=self.config.lowres_upsample,
+                               align_corners=False)
+            x = torch.cat([x, up], dim=1)
+        return x, emb
+
+    def _check(self, x, log_snr, text_emb, text_mask, lowres) -> None:
+        c = self.config
+        if x.ndim != 4 or x.shape[1] != c.in_channels:
+            raise ValueError(f"x must be [batch, {c.in_channels}, height, width], got {tuple(x.shape)}")
+        b, _, h, w = x.shape
+        f = c.downsample_factor
+        if h % f or w % f:
+            raise ValueError(f"x size {h}x{w} must be divisible by the network's downsampling factor {f}")
+        if log_snr.shape != (b,):
+            raise ValueError(f"log_snr must be [batch]=[{b}], got {tuple(log_snr.shape)}")
+        if text_emb.ndim != 3 or text_emb.shape[0] != b or text_emb.shape[2] != c.text_dim:
+            raise ValueError(f"text_emb must be [{b}, tokens, text_dim={c.text_dim}], got {tuple(text_emb.shape)}")
+        if text_mask.shape != text_emb.shape[:2]:
+            raise ValueError(f"text_mask must be [{b}, {text_emb.shape[1]}] like text_emb, got {tuple(text_mask.shape)}")
+        if c.lowres_cond and (lowres is None or lowres.ndim != 4 or lowres.shape[:2] != x.shape[:2]):
+            got = None if lowres is None else tuple(lowres.shape)
+            raise ValueError(f"this SR network needs lowres [{b}, {c.in_channels}, h', w'], got {got}")
+        if not c.lowres_cond and lowres is not None:
+            raise ValueError("lowres was given but the network was built with lowres_cond=False")

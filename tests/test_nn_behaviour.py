@@ -1,0 +1,126 @@
+"""Networks: text mask honored, empty prompt finite, fully convolutional SR, checkpointing, overfitting, bf16."""
+import pytest
+import torch
+
+from openimagen.nn import build_network, example_inputs, get_preset
+
+
+def _random_net(name, seed=0, **overrides):
+    """A preset net with every parameter random (zero-init layers would hide what the tests look for)."""
+    torch.manual_seed(seed)
+    net = build_network(get_preset(name, **overrides))
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(torch.randn_like(p) * 0.1 + (1.0 if p.ndim == 1 and "norm" in _owner(net, p) else 0.0))
+    return net.eval()
+
+
+def _owner(net, param):
+    return next(n for n, p in net.named_parameters() if p is param)
+
+
+def _inputs(net, size=16, batch=2, tokens=6, seed=1):
+    torch.manual_seed(seed)
+    inputs = example_inputs(net, size, batch_size=batch, text_len=tokens)
+    inputs["text_mask"] = torch.tensor([[True] * 3 + [False] * (tokens - 3), [True] * tokens])
+    return inputs
+
+
+@pytest.mark.parametrize("name", ["tiny-test-base", "tiny-test-sr"])
+def test_padded_text_tokens_change_nothing_but_real_tokens_do(name):
+    net = _random_net(name)
+    inputs = _inputs(net)
+    with torch.no_grad():
+        out = net(**inputs)
+        padded = inputs["text_emb"].clone()
+        padded[0, 3:] = torch.randn_like(padded[0, 3:]) * 10
+        out_padded = net(**{**inputs, "text_emb": padded})
+        real = inputs["text_emb"].clone()
+        real[0, 0] = torch.randn_like(real[0, 0])
+        out_real = net(**{**inputs, "text_emb": real})
+    torch.testing.assert_close(out_padded, out, rtol=1e-5, atol=1e-5)
+    assert (out_real[0] - out[0]).abs().max() > 1e-3
+    torch.testing.assert_close(out_real[1], out[1])   # the other sample's text did not change
+
+
+@pytest.mark.parametrize("name", ["tiny-test-base", "tiny-test-sr"])
+def test_all_masked_prompt_gives_a_finite_output_with_finite_gradients(name):
+    net = _random_net(name).train()
+    inputs = _inputs(net)
+    inputs["text_mask"] = torch.zeros_like(inputs["text_mask"])
+    out = net(**inputs)
+    out.square().mean().backward()
+    assert torch.isfinite(out).all()
+    assert all(torch.isfinite(p.grad).all() for p in net.parameters() if p.grad is not None)
+
+
+def test_sr_net_without_self_attention_runs_on_a_larger_image_than_it_was_built_for():
+    net = _random_net("tiny-test-sr", self_attn_levels=False)
+    small = _inputs(net, size=8)
+    large = _inputs(net, size=32)
+    large["lowres"] = torch.randn(2, 3, 16, 16)
+    with torch.no_grad():
+        out = net(**large)
+        assert out.shape == (2, 3, 32, 32) and torch.isfinite(out).all()
+        assert net(**small).shape == (2, 3, 8, 8)
+
+
+@pytest.mark.parametrize("name", ["tiny-test-base", "tiny-test-sr"])
+def test_gradient_checkpointing_gives_the_same_gradients_and_saves_fewer_tensors(name):
+    grads, saved = [], []
+    for checkpointing in (False, True):
+        net = _random_net(name, gradient_checkpointing=checkpointing).train()
+        inputs = _inputs(net)
+        count = [0]
+
+        def pack(t):
+            count[0] += 1
+            return t
+
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            loss = net(**inputs).square().mean()
+        saved.append(count[0])
+        loss.backward()
+        grads.append({n: p.grad for n, p in net.named_parameters()})
+    assert saved[1] < saved[0]
+    for n in grads[0]:
+        torch.testing.assert_close(grads[1][n], grads[0][n], rtol=1e-4, atol=1e-6, msg=n)
+
+
+@pytest.mark.parametrize("name", ["tiny-test-base", "tiny-test-sr"])
+def test_tiny_net_overfits_one_batch_loss_falls_tenfold(name):
+    torch.manual_seed(0)
+    net = build_network(get_preset(name)).train()
+    inputs = example_inputs(net, 8, batch_size=2, text_len=4)
+    target = torch.randn_like(inputs["x"])
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(40):
+        loss = (net(**inputs) - target).square().mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert min(losses[-5:]) < losses[0] / 10, (losses[0], losses[-5:])
+
+
+@pytest.mark.parametrize("name", ["tiny-test-base", "tiny-test-sr"])
+def test_bf16_autocast_output_is_close_to_fp32(name):
+    net = _random_net(name)
+    inputs = _inputs(net)
+    with torch.no_grad():
+        ref = net(**inputs)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            low = net(**inputs)
+    assert low.dtype == torch.float32
+    rel = (low - ref).norm() / ref.norm()
+    assert rel < 0.03, rel
+
+
+def test_channels_last_gives_the_same_output():
+    net = _random_net("tiny-test-base")
+    inputs = _inputs(net)
+    with torch.no_grad():
+        ref = net(**inputs)
+        out = net.to(memory_format=torch.channels_last)(**inputs)
+    torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-4)
