@@ -124,3 +124,38 @@ def test_importing_the_text_package_loads_no_model_library():
     code = "import sys, openimagen.text; assert 'transformers' not in sys.modules, 'transformers imported'"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def tiny_configs():
+    from transformers import BertConfig, CLIPConfig, CLIPTextConfig, MT5Config, UMT5Config
+
+    small = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4)
+    t5 = dict(vocab_size=384, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4)
+    clip_text = dict(vocab_size=30522, max_position_embeddings=77, **small)
+    return {
+        "mt5": (MT5Config(**t5), "MT5ForConditionalGeneration", "MT5EncoderModel", "byt5"),
+        "umt5": (UMT5Config(**{**t5, "vocab_size": 30522}), "UMT5ForConditionalGeneration", "UMT5EncoderModel",
+                 "bert"),
+        "bert": (BertConfig(vocab_size=30522, **small), "BertModel", "BertModel", "bert"),
+        "clip-text": (CLIPTextConfig(**clip_text), "CLIPTextModel", "CLIPTextModel", "bert"),
+        "clip-full": (CLIPConfig(text_config=clip_text, vision_config=dict(image_size=32, patch_size=16, **small)),
+                      "CLIPModel", "CLIPTextModel", "bert"),
+    }
+
+
+@pytest.mark.parametrize("family", ["mt5", "umt5", "bert", "clip-text", "clip-full"])
+def test_each_encoder_family_loads_its_encoder_class_from_a_folder(family, minilm, tmp_path):
+    import transformers
+
+    config, saved_class, loaded_class, tokenizer = tiny_configs()[family]
+    torch.manual_seed(0)
+    getattr(transformers, saved_class)(config).save_pretrained(tmp_path)
+    (transformers.ByT5Tokenizer() if tokenizer == "byt5" else minilm.tokenizer).save_pretrained(tmp_path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        encoder = load_encoder(str(tmp_path))                  # max_length 128
+    assert type(encoder.model).__name__ == loaded_class and encoder.dim == 32
+    if family.startswith("clip"):                              # CLIP has 77 positions: clamped, with a warning
+        assert encoder.max_length == 77 and any("77 positions" in str(w.message) for w in caught)
+    emb, mask = encoder.encode(["a red circle", ""])
+    assert emb.shape[-1] == 32 and mask[0].any() and not mask[1].any() and torch.isfinite(emb).all()
