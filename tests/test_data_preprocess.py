@@ -105,3 +105,14 @@ def test_bad_files_are_skipped_counted_and_the_rest_converted(tmp_path, num_work
     assert (images["cmyk"] - red).abs().max() < 0.05
     assert (images["rgba"] - 1.0).abs().max() < 1e-6               # transparent -> white
     assert (images["gray16"] - (128 / 127.5 - 1)).abs().max() < 1e-6   # mid-gray, not clipped white
+
+
+def test_exif_orientation_is_applied():
+    array = np.zeros((20, 40, 3), np.uint8)
+    array[:10, :, 0] = 255                                          # stored: red top half, black bottom half
+    exif = Image.Exif()
+    exif[0x0112] = 6                                                # "rotate 90 degrees clockwise to view"
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, "JPEG", exif=exif, quality=95)
+    red = Preprocess(8)(buffer.getvalue())[0]                       # viewed: red right half
+    assert red[:, -2:].mean() > 0.8 and red[:, :2].mean() < -0.8

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 
 from .skips import SkipSample
 
@@ -48,6 +48,14 @@ def open_image(source: bytes | str | os.PathLike | Image.Image, draft_size: int 
         raise SkipSample("unreadable", f"{type(exn).__name__}: {exn}") from exn
     image.info["original_size"] = original_size
     return image
+
+
+def upright(image: Image.Image) -> Image.Image:
+    """Apply the EXIF orientation tag (phone photos); a broken EXIF block is ignored, not fatal."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except Exception:                                              # noqa: BLE001 - EXIF is optional metadata
+        return image
 
 
 def _composite_on_white(image: Image.Image) -> Image.Image:
@@ -132,4 +140,4 @@ class Preprocess:
         if min(width, height) < self.min_size:
             raise SkipSample("too_small", f"{width}x{height} < min_size {self.min_size}")
         rng = random.Random(seed) if self.random_crop else None
-        return image_to_tensor(resize_and_crop(to_rgb(image), self.resolution, rng))
+        return image_to_tensor(resize_and_crop(to_rgb(upright(image)), self.resolution, rng))
