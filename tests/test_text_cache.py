@@ -129,23 +129,44 @@ def test_resuming_with_other_captions_or_encoder_is_refused(encoder, cache_dir):
         encode_captions(CAPTIONS, load_encoder(max_length=16), cache_dir, SHARD, batch_size=BATCH, progress=False)
 
 
-def test_process_killed_mid_run_resumes_to_the_same_cache(encoder, tmp_path):
+TOY_ENCODER = '''
+import time
+import torch
+from openimagen.text import pad_embeddings
+
+class ToyEncoder:
+    """Deterministic stand-in without transformers: word j of a caption becomes token j (its first 8 bytes)."""
+    id, dim, max_length = "toy@0:len16", 8, 16
+
+    def __init__(self, seconds_per_batch=0.0):
+        self.seconds_per_batch = seconds_per_batch
+
+    def encode(self, texts):
+        time.sleep(self.seconds_per_batch)
+        rows = [torch.tensor([list((w.encode() * 8)[:8]) for w in t.split()[:16]], dtype=torch.float32).view(-1, 8)
+                for t in texts]
+        return pad_embeddings(rows)
+'''
+
+
+def test_process_killed_mid_run_resumes_to_the_same_cache(tmp_path):
     captions = [f"caption {i}: {CAPTIONS[i % len(CAPTIONS)]}" for i in range(48)]
     (tmp_path / "captions.json").write_text(json.dumps(captions))
     killed, reference = tmp_path / "killed", tmp_path / "reference"
-    script = ("import json, sys\nfrom openimagen.text import encode_captions, load_encoder\n"
-              "captions = json.load(open(sys.argv[1]))\n"
-              f"encode_captions(captions, load_encoder(max_length=32), sys.argv[2], shard_size=4, batch_size={BATCH},"
-              " progress=False)\n")
+    script = TOY_ENCODER + ("import json, sys\nfrom openimagen.text import encode_captions\n"
+                            "encode_captions(json.load(open(sys.argv[1])), ToyEncoder(0.05), sys.argv[2], shard_size=4,"
+                            f" batch_size={BATCH}, progress=False)\n")
     process = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "captions.json"), str(killed)])
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 60
     while not (killed / "shard-00001.json").exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
     process.kill()                                     # SIGKILL: no cleanup handlers run
     process.wait()
     finished = len(list(killed.glob("shard-*.json")))
     assert 2 <= finished < 12, f"the kill came too late ({finished} of 12 shards finished)"
-    result = encode_captions(captions, encoder, killed, shard_size=4, batch_size=BATCH, progress=False)
+    toy = {}
+    exec(TOY_ENCODER, toy)
+    result = encode_captions(captions, toy["ToyEncoder"](), killed, shard_size=4, batch_size=BATCH, progress=False)
     assert result.shards_skipped == finished and result.shards_written == 12 - finished
-    encode_captions(captions, encoder, reference, shard_size=4, batch_size=BATCH, progress=False)
+    encode_captions(captions, toy["ToyEncoder"](), reference, shard_size=4, batch_size=BATCH, progress=False)
     assert shard_bytes(killed) == shard_bytes(reference)
