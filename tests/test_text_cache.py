@@ -1,10 +1,12 @@
 """The on-disk embedding cache: round trip, kill-and-resume, corruption, sharding across ranks."""
 
 import json
+import pickle
 import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import torch
 
@@ -75,6 +77,13 @@ def test_lookup_by_text_finds_the_caption(cache_dir):
         cache.get_by_text("a caption that was never encoded")
     emb, mask = cache.batch([0, 1, 5])
     assert emb.shape[0] == 3 and mask.sum(1).tolist() == [len(cache[0]), 0, len(cache[5])]
+
+
+def test_cache_reader_can_be_sent_to_dataloader_workers(cache_dir):
+    cache = EmbeddingCache(cache_dir)
+    first = cache[np.int64(9)]                    # opens a shard (an unpicklable handle) and takes numpy indices
+    copy = pickle.loads(pickle.dumps(cache))      # what a spawned DataLoader worker receives (in memory only)
+    assert torch.equal(copy[9], first) and copy.encoder_id == cache.encoder_id
 
 
 def test_cache_stores_only_real_tokens_in_fp16(encoder, cache_dir):

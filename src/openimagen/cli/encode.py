@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
 import click
+import torch
 
 from openimagen.cli import UserError
 
@@ -30,6 +33,8 @@ def encode(captions, out_dir, encoder_name, max_length, field, batch_size, shard
     """
     from openimagen.text import CacheError, EncoderNotFoundError, encode_captions, load_encoder, read_captions
 
+    if device is None and "LOCAL_RANK" in os.environ and torch.cuda.is_available():
+        device = f"cuda:{os.environ['LOCAL_RANK']}"      # one GPU per process under torchrun / accelerate
     try:
         texts = read_captions(captions, field=field)
         encoder = load_encoder(encoder_name, max_length=max_length, device=device, dtype=dtype)

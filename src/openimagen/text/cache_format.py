@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import uuid
 from pathlib import Path
 
 import torch
@@ -53,7 +54,7 @@ def shard_record_path(out_dir: Path, shard: int) -> Path:
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write `data` to `path` through a temporary file in the same folder and `os.replace` (atomic on POSIX)."""
-    temporary = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    temporary = path.with_name(f"{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")   # unique across hosts
     with open(temporary, "wb") as handle:
         handle.write(data)
         handle.flush()

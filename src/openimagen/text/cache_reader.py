@@ -6,6 +6,7 @@ shard's checksum is verified the first time the shard is opened; a corrupt shard
 
 from __future__ import annotations
 
+import operator
 from collections import OrderedDict
 from pathlib import Path
 
@@ -50,6 +51,7 @@ class EmbeddingCache:
         return self.manifest["num_captions"]
 
     def __getitem__(self, index: int) -> torch.Tensor:
+        index = operator.index(index)
         if not -len(self) <= index < len(self):
             raise IndexError(f"caption index {index} out of range for a cache of {len(self)} captions")
         index %= len(self)
@@ -78,6 +80,10 @@ class EmbeddingCache:
         """Check every shard's checksum now (otherwise each is checked when first read)."""
         for shard in range(self.num_shards):
             self._shard(shard)
+
+    def __getstate__(self) -> dict:
+        """For DataLoader workers: open file handles stay behind; each worker reopens (mmap) what it reads."""
+        return {**self.__dict__, "_open": OrderedDict()}
 
     def _shard(self, shard: int):
         if shard in self._open:
