@@ -159,3 +159,17 @@ def test_each_encoder_family_loads_its_encoder_class_from_a_folder(family, minil
         assert encoder.max_length == 77 and any("77 positions" in str(w.message) for w in caught)
     emb, mask = encoder.encode(["a red circle", ""])
     assert emb.shape[-1] == 32 and mask[0].any() and not mask[1].any() and torch.isfinite(emb).all()
+
+
+def test_repo_id_is_found_in_the_hugging_face_cache_offline(tmp_path, monkeypatch):
+    import huggingface_hub.constants
+
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "hub" / "models--test-org--tiny-t5"
+    make_tiny_t5(repo / "snapshots" / commit)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    encoder = load_encoder("test-org/tiny-t5", max_length=16)
+    assert encoder.name == "test-org/tiny-t5" and encoder.id.startswith("test-org/tiny-t5@") and encoder.dim == 32
