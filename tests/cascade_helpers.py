@@ -2,6 +2,7 @@
 
 import zlib
 
+import pytest
 import torch
 
 from openimagen.cascade.config import CascadeConfig, StageConfig
@@ -35,3 +36,12 @@ def tiny_cascade_config(steps: int = 2) -> CascadeConfig:
 def tiny_cascade(seed: int = 0) -> Cascade:
     torch.manual_seed(seed)
     return Cascade.from_config(tiny_cascade_config(), WordEncoder.dim, TextEmbedder(encoder=WordEncoder()))
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One intra-op thread: on a shared 2-core box two threads per process oversubscribe (10x slower)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

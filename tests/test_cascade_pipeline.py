@@ -8,7 +8,7 @@ import torch
 
 from openimagen.cascade.pipeline import Cascade
 from openimagen.cascade.text_embedder import TextEmbedder
-from cascade_helpers import WordEncoder, tiny_cascade
+from cascade_helpers import WordEncoder, tiny_cascade, one_thread  # noqa: F401 - autouse fixture
 
 
 def arrays(images):

@@ -7,7 +7,7 @@ from openimagen.cascade.randomness import SampleRandom
 from openimagen.cascade.stage import build_stage_network, paired_random_crop, stage_loss
 from openimagen.data import downsample
 from openimagen.cascade.text_embedder import TextEmbedder
-from cascade_helpers import WordEncoder
+from cascade_helpers import WordEncoder, one_thread  # noqa: F401 - autouse fixture
 
 
 def test_sample_randomness_depends_on_the_sample_not_on_how_batches_are_split():

@@ -52,6 +52,7 @@ class TrainResult:
     interrupted: bool           # stopped by SIGTERM/SIGINT (a checkpoint was saved)
     checkpoint: Path | None     # the last checkpoint written or loaded
     last_loss: float
+    model: torch.nn.Module | None = None  # the trained network (raw weights; EMA in the checkpoint)
 
 
 class _StopFlag:
@@ -96,7 +97,7 @@ class Trainer:
         self.raw_model = model
         self.ema = EMA(model, config.ema_decay, config.ema_warmup_power)
         optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=config.adam_betas, eps=config.adam_eps,
-                                      weight_decay=config.weight_decay)
+                                      weight_decay=config.weight_decay, foreach=True)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, self._lr_factor)
         if config.compile:
             model = torch.compile(model)
@@ -109,9 +110,9 @@ class Trainer:
         return lr_factor(step, c.warmup_steps, c.max_steps, c.lr_schedule, c.min_lr_ratio)
 
     # ---- checkpoints -------------------------------------------------------------------------------------------
-    def save(self) -> Path | None:
-        """Main process writes the checkpoint; every process waits for it."""
-        path = None
+    def save(self) -> Path:
+        """Main process writes the checkpoint; every process waits for it and gets its path."""
+        path = self.checkpoint_dir / f"step-{self.step:08d}"
         if self.accelerator.is_main_process:
             opt_tensors, opt_meta = flatten_optimizer_state(self.optimizer.state_dict())
             rng_tensors, rng_meta = capture_rng()
@@ -209,11 +210,11 @@ class Trainer:
                 if self._stop_requested(flag):
                     checkpoint = self.save()
                     logger.warning(f"stopped by signal at step {self.step}; checkpoint saved; rerun to resume")
-                    return TrainResult(self.step, self.skipped, True, checkpoint, loss)
+                    return TrainResult(self.step, self.skipped, True, checkpoint, loss, self.raw_model)
                 if self.step % c.checkpoint_every == 0 or self.step == c.max_steps:
                     checkpoint = self.save()
                 if self.sample_fn and c.sample_every and (self.step % c.sample_every == 0 or self.step == c.max_steps):
                     feedback.sample_grid(self.step, self.sample_fn, self.ema_model, self.checkpoint_dir)
-        if checkpoint is None or not str(checkpoint).endswith(f"{self.step:08d}"):
+        if checkpoint is None or checkpoint.name != f"step-{self.step:08d}":
             checkpoint = self.save()
-        return TrainResult(self.step, self.skipped, False, checkpoint, loss)
+        return TrainResult(self.step, self.skipped, False, checkpoint, loss, self.raw_model)

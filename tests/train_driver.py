@@ -1,0 +1,48 @@
+"""Run a tiny stage-1 training in a subprocess (for the SIGKILL-resume and distributed tests; not a test module).
+
+usage: python train_driver.py OUT_DIR DATA_DIR MAX_STEPS BATCH [MICRO] [SLOW_AFTER_STEP]
+Writes OUT_DIR/params-rank{R}.safetensors (the final raw weights seen by each process).
+"""
+
+import sys
+import time
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator
+from safetensors.torch import save_file
+
+sys.path.insert(0, str(Path(__file__).parent))
+from cascade_helpers import WordEncoder  # noqa: E402
+
+from openimagen.cascade import TextEmbedder  # noqa: E402
+from openimagen.train import stage_run  # noqa: E402
+from openimagen.train.config import config_from_dict  # noqa: E402
+
+
+def main() -> None:
+    out, data_dir, max_steps, batch = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    micro = int(sys.argv[5]) if len(sys.argv) > 5 and sys.argv[5] != "-" else None
+    slow_after = int(sys.argv[6]) if len(sys.argv) > 6 else None
+    torch.set_num_threads(1)  # same reduction order in every process layout
+    config = config_from_dict({
+        "cascade": {"stages": [{"resolution": 8, "network": "tiny-test-base", "steps": 2}]},
+        "train": {"output_dir": out, "max_steps": max_steps, "batch_size": batch, "micro_batch_size": micro,
+                  "lr": 1e-3, "checkpoint_every": 2, "keep_last": 10, "progress": False, "cond_drop_prob": 0.5},
+        "data": {"source": data_dir}})
+    accelerator = Accelerator(cpu=True)
+    embedder = TextEmbedder(encoder=WordEncoder())
+    if slow_after is not None:  # give the test time to SIGKILL us after checkpoint `slow_after` is written
+        loss = stage_run.StageLoss.__call__
+
+        def slow(self, model, batch):
+            if len(list((Path(out) / "stage-1" / "checkpoints").glob("step-*"))) * 2 >= slow_after:
+                time.sleep(0.5)
+            return loss(self, model, batch)
+        stage_run.StageLoss.__call__ = slow
+    result = stage_run.train_stage(config, 1, accelerator, embedder)
+    save_file({k: v.contiguous() for k, v in result.model.state_dict().items()}, str(Path(out) / f"params-rank{accelerator.process_index}.safetensors"))
+
+
+if __name__ == "__main__":
+    main()
