@@ -24,8 +24,10 @@ from openimagen.cli import UserError
               help="Number of processes sharing the work (env WORLD_SIZE, as set by torchrun / accelerate).")
 @click.option("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available).")
 @click.option("--dtype", default=None, help="float32 / bfloat16 / float16 (default: float32 on CPU, bf16 on GPU).")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="torch CPU threads (default: torch's choice; 1 is faster on a busy shared CPU).")
 def encode(captions, out_dir, encoder_name, max_length, field, batch_size, shard_size, rank, world_size, device,
-           dtype) -> None:
+           dtype, threads) -> None:
     """Embed the captions in CAPTIONS (.txt, one per line; .jsonl / .csv with a caption field) into OUT_DIR.
 
     Rerun the same command to resume an interrupted run; run it with --rank 0..N-1 --world-size N on N machines
@@ -33,6 +35,8 @@ def encode(captions, out_dir, encoder_name, max_length, field, batch_size, shard
     """
     from openimagen.text import CacheError, EncoderNotFoundError, encode_captions, load_encoder, read_captions
 
+    if threads is not None:
+        torch.set_num_threads(threads)
     if device is None and "LOCAL_RANK" in os.environ and torch.cuda.is_available():
         device = f"cuda:{os.environ['LOCAL_RANK']}"      # one GPU per process under torchrun / accelerate
     try:
