@@ -1,5 +1,6 @@
 """Stage training pieces: per-sample randomness, SR data (downsample + paired crop), the loss, text embeddings."""
 
+import pytest
 import torch
 
 from openimagen.cascade.config import StageConfig
@@ -62,3 +63,16 @@ def test_text_embedder_reads_cached_captions_without_loading_the_encoder(tmp_pat
     emb, mask = embedder(["blue", "", "red circle"])
     reference, ref_mask = WordEncoder().encode(["blue", "", "red circle"])
     assert torch.equal(mask, ref_mask) and torch.allclose(emb, reference, atol=1e-2)  # the cache stores fp16
+
+
+def test_text_embedder_refuses_a_cache_written_by_another_encoder(tmp_path):
+    from openimagen.text import EmbeddingCache, encode_captions
+
+    encode_captions(["red circle"], WordEncoder(), tmp_path / "cache", progress=False)
+
+    class OtherEncoder(WordEncoder):
+        id = "another-encoder"
+    embedder = TextEmbedder(load_encoder=OtherEncoder, cache=EmbeddingCache(tmp_path / "cache"))
+    assert embedder(["red circle"])[0].shape == (1, 2, 32)   # cached: no encoder needed
+    with pytest.raises(ValueError, match="was written by word-encoder.*another-encoder"):
+        embedder(["not cached"])

@@ -160,3 +160,29 @@ def test_sample_grid_png_is_written_beside_the_checkpoints(tmp_path):
     assert grids == ["samples-step-00000002.png", "samples-step-00000004.png"]
     assert Image.open(tmp_path / "checkpoints" / grids[0]).size == (16, 16)
     assert math.isfinite(trainer.scheduler.get_last_lr()[0])
+
+
+@pytest.fixture
+def fresh_accelerate_state():
+    """Accelerate keeps one process-wide state; a different mixed precision needs it reset (tests only)."""
+    from accelerate.state import AcceleratorState
+
+    AcceleratorState._reset_state(reset_partial_state=True)
+    yield
+    AcceleratorState._reset_state(reset_partial_state=True)
+
+
+def test_bf16_autocast_trains_with_fp32_master_weights(tmp_path, fresh_accelerate_state):
+    trainer, model = make_trainer(tmp_path, max_steps=30, mixed_precision="bf16", lr=0.1, grad_clip=0.0)
+    seen = []
+    trainer.loss_fn = lambda m, b: seen.append(torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu")
+                                               ) or squared_error(m, b)
+    result = trainer.fit()
+    assert seen[0] == torch.bfloat16 and model.weight.dtype == torch.float32
+    from accelerate.state import AcceleratorState
+
+    AcceleratorState._reset_state(reset_partial_state=True)
+    reference, reference_model = make_trainer(tmp_path / "fp32", max_steps=30, lr=0.1, grad_clip=0.0)
+    reference.fit()
+    assert result.step == 30 and not torch.equal(model.weight, reference_model.weight)
+    assert torch.allclose(model.weight, reference_model.weight, atol=0.05)   # same training, bf16 precision

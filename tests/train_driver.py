@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import torch
-from accelerate import Accelerator
 from safetensors.torch import save_file
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -18,6 +17,7 @@ from cascade_helpers import WordEncoder  # noqa: E402
 from openimagen.cascade import TextEmbedder  # noqa: E402
 from openimagen.train import stage_run  # noqa: E402
 from openimagen.train.config import config_from_dict  # noqa: E402
+from openimagen.train.trainer import make_accelerator  # noqa: E402
 
 
 def main() -> None:
@@ -30,7 +30,7 @@ def main() -> None:
         "train": {"output_dir": out, "max_steps": max_steps, "batch_size": batch, "micro_batch_size": micro,
                   "lr": 1e-3, "checkpoint_every": 2, "keep_last": 10, "progress": False, "cond_drop_prob": 0.5},
         "data": {"source": data_dir}})
-    accelerator = Accelerator(cpu=True)
+    accelerator = make_accelerator()
     embedder = TextEmbedder(encoder=WordEncoder())
     if slow_after is not None:  # give the test time to SIGKILL us after checkpoint `slow_after` is written
         loss = stage_run.StageLoss.__call__

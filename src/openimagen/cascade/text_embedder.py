@@ -28,6 +28,10 @@ class TextEmbedder:
             if self._load is None:
                 raise KeyError("a caption is not in the embedding cache and no text encoder was given")
             self._encoder = self._load()
+            if self.cache is not None and self.cache.encoder_id != self._encoder.id:
+                raise ValueError(f"the embedding cache {self.cache.out_dir} was written by {self.cache.encoder_id}, "
+                                 f"but the cascade's text encoder is {self._encoder.id}; re-encode the captions "
+                                 "with `openimagen encode` or set cascade.text_encoder to match")
         return self._encoder
 
     @property

@@ -39,7 +39,12 @@ def train(config_path: str, overrides: tuple[str, ...], stages: tuple[int, ...])
         results = run_training(config, list(stages) or None)
     except (ConfigError, TrainingDiverged) as error:
         raise UserError(str(error)) from error
+    from accelerate import PartialState
+
+    if not PartialState().is_main_process:
+        return
     for number, result in results.items():
         state = "interrupted; rerun to resume" if result.interrupted else "done"
         click.echo(f"stage {number}: step {result.step} ({state}), last loss {result.last_loss:.4g}, "
-                   f"{result.skipped_steps} non-finite steps skipped, checkpoint {result.checkpoint}")
+                   f"{result.images_per_second:.1f} img/s, {result.skipped_steps} non-finite steps skipped, "
+                   f"checkpoint {result.checkpoint}")

@@ -50,7 +50,6 @@ class TrainConfig:
     sample_prompts: list[str] = field(default_factory=list)
     max_bad_steps: int = 10                           # K consecutive NaN/Inf steps stop the run
     progress: bool = True                             # tqdm bar (main process only)
-    distributed: Literal["ddp", "fsdp"] = "ddp"
 
     def __post_init__(self) -> None:
         for name in ("max_steps", "batch_size", "checkpoint_every", "keep_last", "log_every", "max_bad_steps"):

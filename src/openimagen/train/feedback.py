@@ -49,12 +49,17 @@ class Feedback:
         if self.writer:
             self.writer.close()
 
+    @property
+    def rate(self) -> float:
+        """Images per second of optimizer steps so far (checkpointing and sampling excluded)."""
+        return self.images_seen / max(self.seconds, 1e-9)
+
     def step(self, step: int, loss: float, grad_norm: float, images: int, seconds: float, lr: float,
              skipped: int, log: bool) -> None:
         """Record one optimizer step; `images` counts all processes."""
         self.images_seen += images
         self.seconds += seconds
-        rate = self.images_seen / max(self.seconds, 1e-9)
+        rate = self.rate
         self.bar.update(1)
         self.bar.set_postfix(loss=f"{loss:.4f}", img_s=f"{rate:.1f}", refresh=False)
         if log and self.writer:

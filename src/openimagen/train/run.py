@@ -11,7 +11,7 @@ from openimagen.cascade import Cascade, TextEmbedder, build_stage_network
 from openimagen.train.checkpoint import latest_checkpoint
 from openimagen.train.config import ExperimentConfig
 from openimagen.train.stage_run import make_embedder, stage_dir, train_stage
-from openimagen.train.trainer import TrainResult
+from openimagen.train.trainer import TrainResult, make_accelerator
 
 __all__ = ["train", "export_cascade", "missing_stages"]
 
@@ -47,7 +47,7 @@ def train(config: ExperimentConfig, stages: list[int] | None = None, accelerator
           embedder: TextEmbedder | None = None) -> dict[int, TrainResult]:
     """Train `stages` (default `train.stages`) in order; stops early if one is interrupted by a signal.
     When every stage of the cascade has a checkpoint, the main process exports `output_dir/cascade`."""
-    accelerator = accelerator or Accelerator(mixed_precision=config.train.mixed_precision)
+    accelerator = accelerator or make_accelerator(config.train.mixed_precision)
     embedder = embedder or make_embedder(config)
     results = {}
     for number in stages or config.train.stages:

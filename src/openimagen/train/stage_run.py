@@ -18,7 +18,7 @@ from openimagen.cascade.randomness import mix_seed
 from openimagen.cascade.sampling import sample_stage, to_pil
 from openimagen.train.batches import StreamBatches
 from openimagen.train.config import ExperimentConfig
-from openimagen.train.trainer import Trainer, TrainResult
+from openimagen.train.trainer import Trainer, TrainResult, make_accelerator
 
 __all__ = ["train_stage", "make_embedder", "StageLoss", "stage_dir"]
 
@@ -100,7 +100,7 @@ def train_stage(config: ExperimentConfig, number: int, accelerator: Accelerator 
                 embedder: TextEmbedder | None = None) -> TrainResult:
     """Train stage `number` (1-based) to `train.max_steps`, resuming from its latest checkpoint."""
     c = config.train
-    accelerator = accelerator or Accelerator(mixed_precision=c.mixed_precision)
+    accelerator = accelerator or make_accelerator(c.mixed_precision)
     stage, lowres_size = config.cascade.stages[number - 1], config.cascade.lowres_resolution(number)
     embedder = embedder or make_embedder(config)
     torch.manual_seed(mix_seed(c.seed, number))  # identical initial weights on every process

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
+import os
 import signal
 import time
 from dataclasses import dataclass
@@ -28,9 +29,16 @@ from openimagen.train.feedback import Feedback
 from openimagen.train.lr_schedule import lr_factor
 from openimagen.train.state_codec import capture_rng, flatten_optimizer_state, restore_rng, unflatten_optimizer_state
 
-__all__ = ["Trainer", "TrainResult", "TrainingDiverged", "BatchSource"]
+__all__ = ["Trainer", "TrainResult", "TrainingDiverged", "BatchSource", "make_accelerator"]
 
 logger = get_logger(__name__)
+
+
+def make_accelerator(mixed_precision: str = "no") -> Accelerator:
+    """An Accelerator for this launch. Without CUDA, a multi-process launch (accelerate launch / torchrun set
+    WORLD_SIZE) runs as multi-CPU DDP on gloo; Accelerate needs `cpu=True` to see it."""
+    multi_process = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    return Accelerator(mixed_precision=mixed_precision, cpu=multi_process and not torch.cuda.is_available())
 
 
 class TrainingDiverged(RuntimeError):
@@ -53,6 +61,7 @@ class TrainResult:
     checkpoint: Path | None     # the last checkpoint written or loaded
     last_loss: float
     model: torch.nn.Module | None = None  # the trained network (raw weights; EMA in the checkpoint)
+    images_per_second: float = 0.0        # training throughput of this process's lifetime, all processes
 
 
 class _StopFlag:
@@ -90,7 +99,7 @@ class Trainer:
         self.config, self.loss_fn, self.batches, self.sample_fn = config, loss_fn, batches, sample_fn
         self.run_dir = Path(run_dir)
         self.checkpoint_dir = self.run_dir / "checkpoints"
-        self.accelerator = accelerator or Accelerator(mixed_precision=config.mixed_precision)
+        self.accelerator = accelerator or make_accelerator(config.mixed_precision)
         self.accumulation = config.accumulation_steps(self.accelerator.num_processes)
         self.extra_state = extra_state or {}
         torch.manual_seed(config.seed + self.accelerator.process_index)  # per-rank seed for anything unkeyed
@@ -204,17 +213,19 @@ class Trainer:
                 loss, grad_norm, images = self.train_step()
                 if self.step == before:
                     continue
+                log = self.step % c.log_every == 0
+                if log and self.accelerator.num_processes > 1:  # log the loss of the whole global batch
+                    loss = self.accelerator.reduce(torch.tensor([loss]), reduction="mean").item()
                 feedback.step(self.step, loss, grad_norm, images * self.accelerator.num_processes,
-                              time.perf_counter() - tick, self.scheduler.get_last_lr()[0], self.skipped,
-                              log=self.step % c.log_every == 0)
+                              time.perf_counter() - tick, self.scheduler.get_last_lr()[0], self.skipped, log)
                 if self._stop_requested(flag):
                     checkpoint = self.save()
                     logger.warning(f"stopped by signal at step {self.step}; checkpoint saved; rerun to resume")
-                    return TrainResult(self.step, self.skipped, True, checkpoint, loss, self.raw_model)
+                    return TrainResult(self.step, self.skipped, True, checkpoint, loss, self.raw_model, feedback.rate)
                 if self.step % c.checkpoint_every == 0 or self.step == c.max_steps:
                     checkpoint = self.save()
                 if self.sample_fn and c.sample_every and (self.step % c.sample_every == 0 or self.step == c.max_steps):
                     feedback.sample_grid(self.step, self.sample_fn, self.ema_model, self.checkpoint_dir)
         if checkpoint is None or checkpoint.name != f"step-{self.step:08d}":
             checkpoint = self.save()
-        return TrainResult(self.step, self.skipped, False, checkpoint, loss, self.raw_model)
+        return TrainResult(self.step, self.skipped, False, checkpoint, loss, self.raw_model, feedback.rate)
