@@ -131,6 +131,12 @@ def test_ranks_split_the_shards_and_together_equal_one_run(encoder, cache_dir, t
     assert shard_bytes(tmp_path) == shard_bytes(cache_dir)
 
 
+def test_reader_refuses_a_cache_of_another_encoder(encoder, cache_dir):
+    assert len(EmbeddingCache(cache_dir, expected_encoder_id=encoder.id)) == len(CAPTIONS)
+    with pytest.raises(CacheError, match="not of 'all-MiniLM-L6-v2@.*:len16'"):
+        EmbeddingCache(cache_dir, expected_encoder_id=encoder.id.replace("len32", "len16"))
+
+
 def test_resuming_with_other_captions_or_encoder_is_refused(encoder, cache_dir):
     with pytest.raises(CacheError, match="captions_sha256"):
         encode_captions(CAPTIONS[::-1], encoder, cache_dir, SHARD, batch_size=BATCH, progress=False)

@@ -55,3 +55,11 @@ def test_encode_command_reports_a_bad_field_without_a_traceback(tmp_path):
     result = CliRunner().invoke(main, ["encode", str(tmp_path / "captions.csv"), str(tmp_path / "out"),
                                        "--field", "prompt"])
     assert result.exit_code == 2 and "no 'prompt' column" in result.output
+
+
+def test_encode_command_reports_a_missing_encoder_in_one_line(tmp_path, monkeypatch):
+    write_manifests(tmp_path)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    result = CliRunner().invoke(main, ["encode", str(tmp_path / "captions.txt"), str(tmp_path / "out"),
+                                       "--encoder", "no-such-org/no-such-t5"])
+    assert result.exit_code == 2 and "no-such-org/no-such-t5" in result.output and "Traceback" not in result.output

@@ -19,9 +19,13 @@ from openimagen.text.padding import pad_embeddings
 
 
 class EmbeddingCache:
-    """`cache[i] -> [n_i, dim]` fp16 embedding of caption `i` (its real tokens only; `n_i` may be 0)."""
+    """`cache[i] -> [n_i, dim]` fp16 embedding of caption `i` (its real tokens only; `n_i` may be 0).
 
-    def __init__(self, out_dir: str | Path, verify: bool = True, max_open_shards: int = 64):
+    `expected_encoder_id` (e.g. `encoder.id`) refuses a cache made by another encoder or max_length.
+    """
+
+    def __init__(self, out_dir: str | Path, verify: bool = True, max_open_shards: int = 64,
+                 expected_encoder_id: str | None = None):
         self.out_dir = Path(out_dir)
         manifest_path = self.out_dir / fmt.MANIFEST
         if not manifest_path.is_file():
@@ -30,6 +34,9 @@ class EmbeddingCache:
         self.manifest = fmt.read_json(manifest_path)
         if self.manifest.get("format") != fmt.FORMAT or self.manifest.get("version") != fmt.VERSION:
             raise fmt.CacheError(f"{manifest_path} is not a version-{fmt.VERSION} {fmt.FORMAT} manifest")
+        if expected_encoder_id is not None and self.manifest.get("encoder_id") != expected_encoder_id:
+            raise fmt.CacheError(f"cache {self.out_dir} holds embeddings of {self.manifest.get('encoder_id')!r}, "
+                                 f"not of {expected_encoder_id!r}; encode the captions again with this encoder")
         missing = [s for s in range(self.num_shards) if not fmt.shard_record_path(self.out_dir, s).is_file()]
         if missing:
             raise fmt.CacheError(f"cache {self.out_dir} is incomplete: {len(missing)} of {self.num_shards} shards "
