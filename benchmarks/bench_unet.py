@@ -15,7 +15,7 @@ import tempfile
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_utils import interleaved_medians, matmul_gflops, step_flops, training_memory_bytes  # noqa: E402
+from bench_utils import interleaved_medians, step_flops, top_ops, training_memory_bytes  # noqa: E402
 from imagen_pytorch_compat import import_imagen_pytorch_unet  # noqa: E402
 
 from openimagen.nn import EfficientUNetConfig, UNetConfig, build_network, count_parameters  # noqa: E402
@@ -130,11 +130,20 @@ def efficient_vs_standard(repeats: int, b: int = 4, size: int = 128) -> tuple[li
     return rows, ratios
 
 
-def base_gflops(repeats: int, b: int = 16, size: int = 32) -> list[str]:
+def achieved_gflops(repeats: int, b: int = 16, size: int = 32, n: int = 2048) -> tuple[list[str], list[str]]:
+    """GFLOP/s of our base U-Net's training step and of a plain n x n matmul, timed in the same rounds;
+    and where the bf16 step's time goes (profiler rows)."""
     net, d = build_network(OUR_BASE), batch(b, size)
     flops = step_flops(train_step(net, ours_forward, d, False))
-    times = interleaved_medians({p: train_step(net, ours_forward, d, p == "bf16") for p in ("fp32", "bf16")}, repeats)
-    return [f"| base U-Net train step {size}px b{b} | {p} | {flops / times[p] / 1e9:.0f} |" for p in times]
+    mats = {p: (torch.randn(n, n, dtype=dt), torch.randn(n, n, dtype=dt))
+            for p, dt in (("fp32", torch.float32), ("bf16", torch.bfloat16))}
+    fns = {**{f"step {p}": train_step(net, ours_forward, d, p == "bf16") for p in mats},
+           **{f"matmul {p}": (lambda a=a, c=c: a @ c) for p, (a, c) in mats.items()}}
+    times = interleaved_medians(fns, repeats)
+    rows = [f"| base U-Net train step {size}px b{b} | {p} | {flops / times[f'step {p}'] / 1e9:.0f} |" for p in mats]
+    rows += [f"| plain {n}x{n} matmul | {p} | {2 * n ** 3 / times[f'matmul {p}'] / 1e9:.0f} |" for p in mats]
+    profile = [f"| {name} | {100 * share:.0f}% |" for name, share in top_ops(fns["step bf16"])]
+    return rows, profile
 
 
 def write_atomic(path: str, text: str) -> None:
@@ -154,19 +163,18 @@ def main() -> None:
     torch.manual_seed(0)
     base_rows, base_ratios = base_vs_imagen_pytorch(args.repeats)
     sr_rows, sr_ratios = efficient_vs_standard(args.repeats)
-    peak = {p: matmul_gflops(dt) for p, dt in (("fp32", torch.float32), ("bf16", torch.bfloat16))}
-    achieved = base_gflops(args.repeats) + [f"| plain 2048x2048 matmul | {p} | {g:.0f} |" for p, g in peak.items()]
+    achieved, profile = achieved_gflops(args.repeats)
     print(*achieved, sep="\n")
     ratios = {**base_ratios, **sr_ratios}
     print(*(f"{k}: {v:.2f}x" for k, v in ratios.items()), sep="\n")
-    report = render(args, base_rows, sr_rows, achieved, ratios)
+    report = render(args, base_rows, sr_rows, achieved, profile, ratios)
     if args.out:
         write_atomic(args.out, report)
 
 
-def render(args, base_rows, sr_rows, achieved, ratios) -> str:
+def render(args, base_rows, sr_rows, achieved, profile, ratios) -> str:
     from bench_report import render_report
-    return render_report(args, base_rows, sr_rows, achieved, ratios,
+    return render_report(args, base_rows, sr_rows, achieved, profile, ratios,
                          machine=f"{platform.processor() or platform.machine()}, torch {torch.__version__}",
                          configs=dict(ours=OUR_BASE, theirs=THEIR_BASE, efficient=SR_EFFICIENT, standard=SR_STANDARD))
 

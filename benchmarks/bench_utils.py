@@ -53,8 +53,13 @@ def step_flops(step: Callable[[], None]) -> int:
     return counter.get_total_flops()
 
 
-def matmul_gflops(dtype: torch.dtype, n: int = 2048, repeats: int = 5) -> float:
-    """Achieved GFLOP/s of a plain n x n matmul in dtype: the machine's practical peak."""
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
-    seconds = interleaved_medians({"mm": lambda: a @ b}, repeats)["mm"]
-    return 2 * n ** 3 / seconds / 1e9
+def top_ops(step: Callable[[], None], k: int = 8, calls: int = 2) -> list[tuple[str, float]]:
+    """(op name, share of self CPU time) of the k most expensive ops over a few calls, by torch.profiler."""
+    from torch.profiler import profile
+    step()
+    with profile() as prof:
+        for _ in range(calls):
+            step()
+    events = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
+    total = sum(e.self_cpu_time_total for e in events)
+    return [(e.key, e.self_cpu_time_total / total) for e in events[:k]]

@@ -32,9 +32,9 @@ class _CommonConfig:
     lowres_cond: bool = False            # super-resolution stage: condition on an upsampled low-res image
     base_channels: int = 64              # channels of the first level
     channel_mults: tuple[int, ...] = (1, 2, 4)   # channels per level = base_channels * mult
-    num_res_blocks: Any = 2              # int, or one per level
-    self_attn_levels: Any = False        # bool, or one per level: self-attention after residual blocks
-    cross_attn_levels: Any = False       # bool, or one per level: cross-attention to the text sequence
+    num_res_blocks: int | tuple[int, ...] = 2            # one int for all levels, or one per level
+    self_attn_levels: bool | tuple[bool, ...] = False    # self-attention after residual blocks, per level
+    cross_attn_levels: bool | tuple[bool, ...] = False   # cross-attention to the text sequence, per level
     head_dim: int = 64                   # attention head width
     num_groups: int = 32                 # GroupNorm groups (reduced to a divisor of the channels)
     cond_dim: int | None = None          # conditioning-vector width; None -> 4 * base_channels
@@ -77,8 +77,8 @@ class _CommonConfig:
 # ADM-style U-Net with pooled-text and cross-attention conditioning (Imagen Sec. 2.4; Dhariwal & Nichol 2021).
 @dataclass(frozen=True)
 class UNetConfig(_CommonConfig):
-    self_attn_levels: Any = (False, True, True)
-    cross_attn_levels: Any = (False, True, True)
+    self_attn_levels: bool | tuple[bool, ...] = (False, True, True)
+    cross_attn_levels: bool | tuple[bool, ...] = (False, True, True)
     middle_attn: bool = True             # self/cross-attention in the middle block
 
     @property
@@ -92,9 +92,9 @@ class EfficientUNetConfig(_CommonConfig):
     lowres_cond: bool = True
     base_channels: int = 128
     channel_mults: tuple[int, ...] = (1, 2, 4, 8)
-    num_res_blocks: Any = (2, 4, 8, 8)   # more blocks at low resolution
-    self_attn_levels: Any = (False, False, False, True)
-    cross_attn_levels: Any = (False, False, False, True)
+    num_res_blocks: int | tuple[int, ...] = (2, 4, 8, 8)   # more blocks at low resolution
+    self_attn_levels: bool | tuple[bool, ...] = (False, False, False, True)
+    cross_attn_levels: bool | tuple[bool, ...] = (False, False, False, True)
     attn_every_res_block: bool = False   # attention after every residual block (else once per block)
 
     @property
