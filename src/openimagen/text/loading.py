@@ -37,6 +37,8 @@ def load_encoder(name_or_path: str | os.PathLike | None = None, max_length: int 
     only, CLIP its text tower, anything else (BERT family) through `AutoModel`. `device` defaults to CUDA when present;
     `dtype` to float32 on CPU and bfloat16 (else float16) on GPU.
     """
+    if not isinstance(max_length, int) or max_length < 1:
+        raise ValueError(f"load_encoder: max_length must be a positive int, got {max_length!r}")
     name, directory = locate_encoder(name_or_path)
     device = torch.device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
     dtype = _resolve_dtype(dtype, device)
@@ -107,7 +109,8 @@ def _hub_snapshot(repo_id: str) -> Path:
         return Path(snapshot_download(repo_id, ignore_patterns=ignore))
     except Exception as error:  # noqa: BLE001 - turned into one clear message
         raise EncoderNotFoundError(f"text encoder {repo_id!r} could not be downloaded into the Hugging Face cache "
-                                   f"{constants.HF_HUB_CACHE} ({type(error).__name__}: {error}); {how_to}") from error
+                                   f"{constants.HF_HUB_CACHE} ({type(error).__name__}: {error}); {how_to} "
+                                   "(HF_HUB_OFFLINE=1 skips the download attempt)") from error
 
 
 def _resolve_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.dtype:
