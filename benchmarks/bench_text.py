@@ -3,7 +3,8 @@
     /work/venv/bin/python benchmarks/bench_text.py --captions 2048 --batch-size 64
 
 Captions are COCO-like synthetic sentences (seeded, 6-30 words); the cache is compared with what a naive cache
-would store: every caption padded to max_length tokens in float32.
+would store: every caption padded to max_length tokens in float32. `encode_captions_per_s_*` encode in caption order;
+`encode_and_write_captions_per_s` is `encode_captions` (length-sorted batches within a shard, plus shard writing).
 """
 
 from __future__ import annotations

@@ -50,14 +50,22 @@ def encode_captions(captions: list[str], encoder, out_dir: str | Path, shard_siz
               disable=not progress, smoothing=0.1) as bar:
         for shard in todo:
             texts = captions[shard * shard_size:(shard + 1) * shard_size]
-            embeddings = []
-            for start in range(0, len(texts), batch_size):
-                emb, mask = encoder.encode(texts[start:start + batch_size])
-                embeddings.extend(unbatch_embeddings(emb.cpu(), mask.cpu()))
-                bar.update(min(batch_size, len(texts) - start))
-            fmt.write_shard(out_dir, shard, embeddings, texts)
+            fmt.write_shard(out_dir, shard, _encode_by_length(encoder, texts, batch_size, bar.update), texts)
             encoded += len(texts)
     return EncodeResult(out_dir, len(todo), len(mine) - len(todo), encoded)
+
+
+def _encode_by_length(encoder, texts: list[str], batch_size: int, progress) -> list:
+    """`[n_i, dim]` per text, in order; batches group texts of similar length, so little compute goes to padding."""
+    order = sorted(range(len(texts)), key=lambda i: (len(texts[i]), i))
+    embeddings = [None] * len(texts)
+    for start in range(0, len(texts), batch_size):
+        batch = order[start:start + batch_size]
+        emb, mask = encoder.encode([texts[i] for i in batch])
+        for i, row in zip(batch, unbatch_embeddings(emb.cpu(), mask.cpu())):
+            embeddings[i] = row
+        progress(len(batch))
+    return embeddings
 
 
 def _check_arguments(captions, shard_size: int, rank: int, world_size: int, batch_size: int) -> None:
