@@ -63,3 +63,17 @@ def test_cli_set_override_with_a_bad_value_names_the_key(tmp_path):
     config.write_text(CONFIG.format(out=tmp_path / "run", data=tmp_path))
     result = CliRunner().invoke(main, ["train", str(config), "--set", "train.lr=-1"])
     assert result.exit_code == 2 and "train.lr: must be > 0" in result.output
+
+
+def test_unreadable_files_are_skipped_counted_and_reported_by_the_run(tmp_path):
+    write_folder(str(tmp_path / "data"), 4, size=(20, 16))
+    (tmp_path / "data" / "broken.png").write_text("not an image")
+    (tmp_path / "data" / "broken.txt").write_text("a caption")
+    (tmp_path / "data" / "empty.jpg").write_bytes(b"")
+    (tmp_path / "data" / "empty.txt").write_text("another caption")
+    config = tmp_path / "tiny.toml"
+    config.write_text(CONFIG.format(out=tmp_path / "run", data=tmp_path / "data"))
+    result = CliRunner().invoke(main, ["train", str(config), "--stage", "1", "--set", "train.sample_every=0"])
+    assert result.exit_code == 0, result.output
+    assert "stage 1: step 3 (done)" in result.output
+    assert "skipped 2 inputs" in result.output and "broken.png" in result.output and "empty.jpg" in result.output

@@ -48,3 +48,5 @@ def train(config_path: str, overrides: tuple[str, ...], stages: tuple[int, ...])
         click.echo(f"stage {number}: step {result.step} ({state}), last loss {result.last_loss:.4g}, "
                    f"{result.images_per_second:.1f} img/s, {result.skipped_steps} non-finite steps skipped, "
                    f"checkpoint {result.checkpoint}")
+        if result.data_skips:
+            click.echo(f"stage {number} data: {result.data_skips}")

@@ -121,5 +121,6 @@ def train_stage(config: ExperimentConfig, number: int, accelerator: Accelerator 
                 f"{accelerator.num_processes} process(es) x {micro} x {trainer.accumulation} accumulation")
     result = trainer.fit()
     if len(dataset.skip_report):
-        logger.warning(f"stage {number} data: {dataset.skip_report.summary()}", main_process_only=False)
+        result.data_skips = dataset.skip_report.summary()
+        logger.warning(f"stage {number} data: {result.data_skips}", main_process_only=False)
     return result

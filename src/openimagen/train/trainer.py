@@ -62,6 +62,7 @@ class TrainResult:
     last_loss: float
     model: torch.nn.Module | None = None  # the trained network (raw weights; EMA in the checkpoint)
     images_per_second: float = 0.0        # training throughput of this process's lifetime, all processes
+    data_skips: str = ""                  # the data pipeline's summary of unusable inputs ("" if none)
 
 
 class _StopFlag:
