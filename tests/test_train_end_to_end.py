@@ -1,12 +1,16 @@
-"""End to end through the CLI: a tiny 2-stage cascade (8 -> 16 px) trained from a folder, exported, loaded, sampled."""
+"""End to end: a tiny 2-stage cascade (8 -> 16 px) trained through the CLI from a folder, exported, loaded, sampled;
+bad files skipped and reported; an SR stage trained from WebDataset shards."""
+
+import json
 
 import numpy as np
 from click.testing import CliRunner
 
-from openimagen.cascade import Cascade
+from openimagen.cascade import Cascade, TextEmbedder
 from openimagen.cli import main
-from openimagen.data.synthetic import write_folder
-from cascade_helpers import one_thread  # noqa: F401 - autouse fixture
+from openimagen.data.synthetic import write_folder, write_shards
+from openimagen.train import config_from_dict, train_stage
+from cascade_helpers import WordEncoder, one_thread  # noqa: F401 - autouse fixture
 
 CONFIG = """
 [cascade]
@@ -77,3 +81,18 @@ def test_unreadable_files_are_skipped_counted_and_reported_by_the_run(tmp_path):
     assert result.exit_code == 0, result.output
     assert "stage 1: step 3 (done)" in result.output
     assert "skipped 2 inputs" in result.output and "broken.png" in result.output and "empty.jpg" in result.output
+
+
+def test_an_sr_stage_trains_from_webdataset_shards_and_resumes_its_data_position(tmp_path):
+    write_shards(str(tmp_path / "shards"), 2, 3, size=(20, 16))
+    raw = {"cascade": {"stages": [{"resolution": 8, "network": "tiny-test-base"},
+                                  {"resolution": 16, "network": "tiny-test-sr", "crop_size": 8}]},
+           "train": {"output_dir": str(tmp_path / "run"), "max_steps": 2, "batch_size": 4, "progress": False},
+           "data": {"source": str(tmp_path / "shards" / "{00000..00001}.tar")}}
+    embedder = TextEmbedder(encoder=WordEncoder())
+    first = train_stage(config_from_dict(raw), 2, embedder=embedder)
+    raw["train"]["max_steps"] = 3
+    resumed = train_stage(config_from_dict(raw), 2, embedder=embedder)
+    assert (first.step, resumed.step) == (2, 3)
+    state = json.loads((resumed.checkpoint / "state.json").read_text())
+    assert state["data"]["taken"] == 12 and state["extra"]["stage"] == 2   # 3 steps x 4 samples, 6 per epoch
