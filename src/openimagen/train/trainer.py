@@ -38,7 +38,11 @@ def make_accelerator(mixed_precision: str = "no") -> Accelerator:
     """An Accelerator for this launch. Without CUDA, a multi-process launch (accelerate launch / torchrun set
     WORLD_SIZE) runs as multi-CPU DDP on gloo; Accelerate needs `cpu=True` to see it."""
     multi_process = int(os.environ.get("WORLD_SIZE", "1")) > 1
-    return Accelerator(mixed_precision=mixed_precision, cpu=multi_process and not torch.cuda.is_available())
+    accelerator = Accelerator(mixed_precision=mixed_precision, cpu=multi_process and not torch.cuda.is_available())
+    if mixed_precision != "no" and not accelerator.native_amp:
+        logger.warning(f"mixed_precision={mixed_precision!r} is not available on {accelerator.device}; training in "
+                       "fp32 (on CPU use 'bf16')")
+    return accelerator
 
 
 class TrainingDiverged(RuntimeError):
