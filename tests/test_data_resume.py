@@ -7,6 +7,7 @@ import torch
 
 from openimagen.data import build_dataset, make_loader
 from openimagen.data.synthetic import write_folder, write_shards
+from test_data_shapes_source import write_specs
 
 
 def _take(dataset, n, num_workers):
@@ -15,6 +16,8 @@ def _take(dataset, n, num_workers):
 
 
 def _source(tmp_path, kind):
+    if kind == "shapes":
+        return {"type": "shapes", "prompts": write_specs(tmp_path / "specs.jsonl")}
     if kind == "folder":
         write_folder(str(tmp_path), 7)
         return str(tmp_path)
@@ -22,7 +25,7 @@ def _source(tmp_path, kind):
     return str(tmp_path / "{00000..00002}.tar")
 
 
-@pytest.mark.parametrize("kind", ["folder", "shards"])
+@pytest.mark.parametrize("kind", ["folder", "shards", "shapes"])
 @pytest.mark.parametrize("num_workers", [0, 2])
 def test_stop_and_resume_equals_an_uninterrupted_run(tmp_path, kind, num_workers):
     source = _source(tmp_path, kind)
@@ -36,7 +39,7 @@ def test_stop_and_resume_equals_an_uninterrupted_run(tmp_path, kind, num_workers
     tail = _take(resumed, 3, num_workers)
     assert [k for k, _ in head + tail] == [k for k, _ in straight]
     assert all(torch.equal(a, b) for (_, a), (_, b) in zip(head + tail, straight))
-    assert len({k for keys, _ in straight for k in keys}) == (7 if kind == "folder" else 9)   # crossed an epoch
+    assert len({k for keys, _ in straight for k in keys}) == {"folder": 7, "shards": 9, "shapes": 2}[kind]
 
 
 def test_plain_iteration_in_process_also_tracks_the_position(tmp_path):

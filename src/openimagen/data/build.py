@@ -41,7 +41,7 @@ def build_dataset(source: str | dict[str, Any], resolution: int, *, random_crop:
     Sharded by (rank, world_size) and by DataLoader worker; repeats forever unless `epochs` is given;
     `state_dict()` / `load_state_dict()` hold its position; `skip_report` counts unusable inputs.
     Dict sources: {"type": "folder", "path": ...}, {"type": "manifest", "path": ...},
-    {"type": "webdataset", "urls": spec or list}, {"type": "shapes", ...options of the shapes world}.
+    {"type": "webdataset", "urls": spec or list}, {"type": "shapes", "prompts": "specs.jsonl"}.
     """
     spec = {"type": source_type(source), "path": source} if isinstance(source, str) else dict(source)
     kind = spec.pop("type", None)
@@ -73,4 +73,4 @@ def build_dataset(source: str | dict[str, Any], resolution: int, *, random_crop:
         return ShardStream(urls, preprocess, shuffle_shards=shuffle, name=f"webdataset:{urls}", **common)
     from .shapes_source import build_shapes_stream                  # lazy: the shapes world is optional
     spec.pop("path", None)
-    return build_shapes_stream(spec, preprocess, **common)
+    return build_shapes_stream(spec, preprocess, shuffle=shuffle, **common)

@@ -44,6 +44,10 @@ class IndexedStream(ImageTextStream):
         """Samples per epoch (all ranks together)."""
         return len(self.samples)
 
+    def payload(self, sample: Sample, draw: int):
+        """What `Preprocess` decodes for `sample` at global draw `draw`: its file path (subclasses may render)."""
+        return sample.path
+
     def __getitem__(self, index: int) -> dict:
         """Map-style access: sample `index` (random crop seeded by (seed, index)); see `item`."""
         return self.item(index)
@@ -52,11 +56,11 @@ class IndexedStream(ImageTextStream):
         """Sample `index` decoded; an unusable file is recorded in `skip_report` and the next usable sample
         (index + 1, ...) is returned instead, so map-style loaders never crash. `draw` seeds the random crop
         (pass the global position to get a new crop every epoch; default: the index)."""
-        n = len(self.samples)
+        n, draw = len(self.samples), index if draw is None else draw
         for offset in range(n):
             sample = self.samples[(index + offset) % n]
             try:
-                image = self.preprocess(sample.path, seed=f"{self.seed}:{index if draw is None else draw}")
+                image = self.preprocess(self.payload(sample, draw), seed=f"{self.seed}:{draw}")
             except SkipSample as skip:
                 self.skip_report.record(sample.path, skip.reason, skip.detail)
                 continue
@@ -83,6 +87,6 @@ class IndexedStream(ImageTextStream):
             if self.epochs is not None and epoch >= self.epochs:
                 return
             sample = self.samples[int(self.order(epoch)[g % n])]
-            yield Record(index=position, key=sample.key, caption=sample.caption, payload=sample.path,
+            yield Record(index=position, key=sample.key, caption=sample.caption, payload=self.payload(sample, g),
                          where=sample.path, seed=f"{self.seed}:{g}")
             position += 1

@@ -1,0 +1,38 @@
+"""The shapes world through the data protocol: prompts in, rendered scenes out, new layouts every epoch."""
+import json
+
+import pytest
+import torch
+
+from openimagen.data import build_dataset
+
+SPECS = [{"prompt": "a red circle", "category": "colors", "objects": [{"shape": "circle", "color": "red"}]},
+         {"prompt": "two blue squares", "category": "counting",
+          "objects": [{"shape": "square", "color": "blue", "count": 2}]}]
+RED, BLUE = torch.tensor([215, 25, 35]) / 127.5 - 1, torch.tensor([35, 75, 225]) / 127.5 - 1
+
+
+def write_specs(path):
+    path.write_text("".join(json.dumps(s) + "\n" for s in SPECS))
+    return str(path)
+
+
+def _has_color(image, color):
+    return ((image - color.view(3, 1, 1)).abs().amax(0) < 0.05).sum() >= 4    # a few pixels of exactly it
+
+
+def test_scenes_are_rendered_with_their_prompts_as_captions(tmp_path):
+    dataset = build_dataset({"type": "shapes", "prompts": write_specs(tmp_path / "p.jsonl")}, 32, epochs=3)
+    items = list(dataset)
+    assert len(items) == 6 and {i["caption"] for i in items} == {"a red circle", "two blue squares"}
+    for item in items:
+        assert item["image"].shape == (3, 32, 32)
+        red = item["caption"] == "a red circle"
+        assert _has_color(item["image"], RED) == red and _has_color(item["image"], BLUE) != red
+    circles = [i["image"] for i in items if i["key"] == "shapes/0"]
+    assert not torch.equal(circles[0], circles[1])                 # a new layout each epoch
+
+
+def test_shapes_without_a_prompts_file_explain_what_to_pass(tmp_path):
+    with pytest.raises(ValueError, match="needs a prompts file"):
+        build_dataset("shapes", 32)
