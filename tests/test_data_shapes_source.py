@@ -22,7 +22,7 @@ def _has_color(image, color):
 
 
 def test_scenes_are_rendered_with_their_prompts_as_captions(tmp_path):
-    dataset = build_dataset({"type": "shapes", "prompts": write_specs(tmp_path / "p.jsonl")}, 32, epochs=3)
+    dataset = build_dataset("shapes:" + write_specs(tmp_path / "p.jsonl"), 32, epochs=3)
     items = list(dataset)
     assert len(items) == 6 and {i["caption"] for i in items} == {"a red circle", "two blue squares"}
     for item in items:
@@ -36,3 +36,5 @@ def test_scenes_are_rendered_with_their_prompts_as_captions(tmp_path):
 def test_shapes_without_a_prompts_file_explain_what_to_pass(tmp_path):
     with pytest.raises(ValueError, match="needs a prompts file"):
         build_dataset("shapes", 32)
+    with pytest.raises(ValueError, match=r"unknown option\(s\) \['size'\]"):
+        build_dataset({"type": "shapes", "prompts": "p.jsonl", "size": 3}, 32)

@@ -61,7 +61,7 @@ def test_source_strings_are_dispatched_and_unknown_ones_explained(tmp_path):
     assert source_type("x/train.csv") == source_type("x/train.jsonl") == "manifest"
     for spec in ("a.tar", "s/{000..009}.tar", "pipe:curl -s http://x/0.tar", "https://h/0.tar", "a.tar::b.tar"):
         assert source_type(spec) == "webdataset"
-    assert source_type("shapes") == "shapes"
+    assert source_type("shapes") == source_type("shapes:specs.jsonl") == "shapes"
     with pytest.raises(ValueError, match="not an existing folder"):
         build_dataset(str(tmp_path / "nope"), 8)
     with pytest.raises(ValueError, match=r"unknown option\(s\) \['colour'\]"):

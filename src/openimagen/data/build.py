@@ -14,14 +14,14 @@ from .stream import ImageTextStream
 
 SOURCE_TYPES = ("folder", "manifest", "webdataset", "shapes")
 _HELP = ("use a folder path, a .csv/.jsonl manifest, a WebDataset spec (.tar file, brace pattern "
-         "'shards/{00000..00009}.tar', URL or 'pipe:CMD'), 'shapes', or a dict {'type': one of "
+         "'shards/{00000..00009}.tar', URL or 'pipe:CMD'), 'shapes:PROMPTS.jsonl', or a dict {'type': one of "
          f"{SOURCE_TYPES}, ...}}")
 
 
 def source_type(source: str) -> str:
     """Which kind of source a string names (see `build_dataset`)."""
     lowered = source.lower()
-    if source == "shapes":
+    if source == "shapes" or source.startswith("shapes:"):
         return "shapes"
     if lowered.startswith(("pipe:", "http://", "https://", "gs://", "s3://", "hf://")) or "::" in source \
             or lowered.endswith((".tar", ".tar.gz", ".tgz")) or ("{" in source and ".." in source):
@@ -31,6 +31,13 @@ def source_type(source: str) -> str:
     if os.path.isdir(source):
         return "folder"
     raise ValueError(f"data source {source!r} is not an existing folder nor a recognised spec; {_HELP}")
+
+
+def _parse(source: str) -> dict[str, Any]:
+    kind = source_type(source)
+    if kind == "shapes":
+        return {"type": "shapes", **({"prompts": source[len("shapes:"):]} if source != "shapes" else {})}
+    return {"type": kind, "path": source}
 
 
 def build_dataset(source: str | dict[str, Any], resolution: int, *, random_crop: bool = False, min_size: int = 0,
@@ -43,7 +50,7 @@ def build_dataset(source: str | dict[str, Any], resolution: int, *, random_crop:
     Dict sources: {"type": "folder", "path": ...}, {"type": "manifest", "path": ...},
     {"type": "webdataset", "urls": spec or list}, {"type": "shapes", "prompts": "specs.jsonl"}.
     """
-    spec = {"type": source_type(source), "path": source} if isinstance(source, str) else dict(source)
+    spec = _parse(source) if isinstance(source, str) else dict(source)
     kind = spec.pop("type", None)
     if kind not in SOURCE_TYPES:
         raise ValueError(f"data source {source!r}: 'type' must be one of {SOURCE_TYPES}, got {kind!r}; {_HELP}")
@@ -72,5 +79,4 @@ def build_dataset(source: str | dict[str, Any], resolution: int, *, random_crop:
             raise ValueError("data source 'webdataset' needs 'urls' (a spec string or a list of shard URLs)")
         return ShardStream(urls, preprocess, shuffle_shards=shuffle, name=f"webdataset:{urls}", **common)
     from .shapes_source import build_shapes_stream                  # lazy: the shapes world is optional
-    spec.pop("path", None)
     return build_shapes_stream(spec, preprocess, shuffle=shuffle, **common)

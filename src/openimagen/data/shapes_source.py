@@ -37,7 +37,7 @@ def build_shapes_stream(options: dict[str, Any], preprocess: Preprocess, *, shuf
         raise ValueError(f"data source 'shapes': unknown option(s) {sorted(unknown)}; allowed: ['prompts']")
     if "prompts" not in options:
         raise ValueError("data source 'shapes' needs a prompts file of scene specs: "
-                         "{'type': 'shapes', 'prompts': 'specs.jsonl'} (format: docs/shapes.md)")
+                         "'shapes:specs.jsonl' or {'type': 'shapes', 'prompts': 'specs.jsonl'} (format: docs/shapes.md)")
     from .shapes.spec import load_prompts
     return ShapesStream(load_prompts(options["prompts"]), preprocess, source=str(options["prompts"]),
                         shuffle=shuffle, **common)
