@@ -6,7 +6,7 @@ from collections import Counter
 import pytest
 import torch
 
-from openimagen.data import ManifestError, build_dataset, make_loader, read_manifest, source_type
+from openimagen.data import ManifestError, build_dataset, collate, make_loader, read_manifest, source_type
 from openimagen.data.preprocess import image_to_tensor, resize_and_crop
 from openimagen.data.synthetic import synthetic_image, write_folder
 
@@ -101,3 +101,17 @@ def test_map_style_access_replaces_unreadable_files_by_the_next_sample(tmp_path)
     assert len(dataset) == 3 and dataset[0]["key"] == "00000"
     assert dataset[1]["key"] == "00002" and dataset.skip_report.counts == {"unreadable": 1}
     assert dataset[1]["image"].shape == (3, 8, 8)
+
+
+def test_collate_stacks_samples_and_drops_skip_only_markers():
+    items = [{"image": torch.full((3, 4, 4), float(i)), "caption": f"c{i}", "key": f"k{i}"} for i in range(2)]
+    batch = collate(items + [{"_stream": 0, "_index": 5, "_skipped": [("x", "unreadable", "")]}])
+    assert set(batch) == {"image", "caption", "key"} and batch["image"].shape == (2, 3, 4, 4)
+    assert batch["image"][1].eq(1).all() and batch["caption"] == ["c0", "c1"] and batch["key"] == ["k0", "k1"]
+
+
+def test_a_plain_dataloader_with_workers_also_splits_without_duplicates(tmp_path):
+    keys = write_folder(str(tmp_path), 6)
+    dataset = build_dataset(str(tmp_path), 8, epochs=1)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=2, num_workers=2, collate_fn=collate)
+    assert sorted(k for b in loader for k in b["key"]) == keys
