@@ -36,11 +36,12 @@ def _inputs(net, size=16, batch=2, tokens=6, seed=1):
     return inputs
 
 
+@pytest.mark.parametrize("bf16", [False, True])
 @pytest.mark.parametrize("name", ["tiny-test-base", "tiny-test-sr"])
-def test_padded_text_tokens_change_nothing_but_real_tokens_do(name):
+def test_padded_text_tokens_change_nothing_but_real_tokens_do(name, bf16):
     net = _random_net(name)
     inputs = _inputs(net)
-    with torch.no_grad():
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         out = net(**inputs)
         padded = inputs["text_emb"].clone()
         padded[0, 3:] = torch.randn_like(padded[0, 3:]) * 10

@@ -41,6 +41,28 @@ def text_keys_values(text: torch.Tensor, text_mask: torch.Tensor, to_kv: nn.Line
     return _heads(k, heads), _heads(v, heads), mask
 
 
+MANUAL_MAX_SCORES = 256 * 256   # per (batch, head): above this the fused kernel's memory savings matter more
+
+
+def softmax_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None):
+    """softmax(q k^T / sqrt(d)) v with matmuls in the input dtype and the softmax in fp32 (mask: True = attend)."""
+    scores = (q * q.shape[-1] ** -0.5) @ k.transpose(-1, -2)
+    scores = scores.float()
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    return scores.softmax(dim=-1).to(v.dtype) @ v
+
+
+def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Multi-head attention [b, heads, n, d]. SDPA (fused flash / memory-efficient kernels), except for bf16/fp16 on
+    CPU at short sequences, where torch's CPU flash kernel measured 3-5x slower (fwd+bwd) than two low-precision
+    matmuls around an fp32 softmax (docs/benchmarks.md)."""
+    low_precision_cpu = q.device.type == "cpu" and q.dtype in (torch.bfloat16, torch.float16)
+    if low_precision_cpu and q.shape[-2] * k.shape[-2] <= MANUAL_MAX_SCORES:
+        return softmax_attention(q, k, v, mask)
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+
+
 def _no_autocast(device: torch.device):
     """Disable autocast (for fp32 softmax); the meta device has no autocast to disable."""
     return contextlib.nullcontext() if device.type == "meta" else torch.autocast(device.type, enabled=False)
@@ -58,7 +80,7 @@ class SelfAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         q, k, v = (_heads(t, self.heads) for t in self.to_qkv(_tokens(self.norm(x))).chunk(3, dim=-1))
-        out = F.scaled_dot_product_attention(q, k, v)                      # [b, heads, hw, hd]
+        out = attention(q, k, v)                                           # [b, heads, hw, hd]
         return x + _image(self.to_out(out.transpose(1, 2).flatten(2)), x)
 
 
@@ -78,7 +100,7 @@ class CrossAttention(nn.Module):
     def forward(self, x: torch.Tensor, text: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
         q = _heads(self.to_q(_tokens(self.norm(x))), self.heads)
         k, v, mask = text_keys_values(self.text_norm(text), text_mask, self.to_kv, self.null_kv, self.heads)
-        out = F.scaled_dot_product_attention(q, k.to(q.dtype), v.to(q.dtype), attn_mask=mask)
+        out = attention(q, k.to(q.dtype), v.to(q.dtype), mask)
         return x + _image(self.to_out(out.transpose(1, 2).flatten(2)), x)
 
 
