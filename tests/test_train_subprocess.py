@@ -2,6 +2,7 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,6 +22,12 @@ def run(*args, launcher=(sys.executable,), timeout=240):
     out = subprocess.run([*launcher, DRIVER, *map(str, args)], capture_output=True, text=True, timeout=timeout,
                          env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert out.returncode == 0, out.stderr[-3000:]
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return str(probe.getsockname()[1])
 
 
 def params(directory, rank=0):
@@ -61,7 +68,7 @@ def test_resume_after_sigkill_is_bit_identical_to_a_straight_run(images, tmp_pat
 def test_two_processes_on_gloo_agree_with_each_other_and_with_one_process(images, tmp_path):
     run(tmp_path / "one", images, 6, 4)
     launcher = (str(BIN / "accelerate"), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-                "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29517")
+                "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", free_port())
     run(tmp_path / "two", images, 6, 4, launcher=launcher)
     one, rank0, rank1 = params(tmp_path / "one"), params(tmp_path / "two", 0), params(tmp_path / "two", 1)
     assert all(torch.equal(rank0[k], rank1[k]) for k in rank0)

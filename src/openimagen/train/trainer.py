@@ -116,8 +116,7 @@ class Trainer:
         if config.compile:
             model = torch.compile(model)
         self.model, self.optimizer = self.accelerator.prepare(model, optimizer)
-        self.step = 0
-        self.skipped = 0
+        self.step, self.skipped, self.bad_in_a_row = 0, 0, 0
 
     def _lr_factor(self, step: int) -> float:
         c = self.config
@@ -208,7 +207,7 @@ class Trainer:
     def fit(self) -> TrainResult:
         """Train until `config.max_steps` (resuming first), or until SIGTERM/SIGINT; saves a final checkpoint."""
         checkpoint = self.resume()
-        self.bad_in_a_row, loss = 0, float("nan")
+        loss = float("nan")
         c = self.config
         feedback = Feedback(self.run_dir, c.max_steps, self.step, self.accelerator, c.progress)
         with _StopFlag() as flag, feedback:
@@ -216,17 +215,19 @@ class Trainer:
                 tick = time.perf_counter()
                 before = self.step
                 loss, grad_norm, images = self.train_step()
-                if self.step == before:
-                    continue
-                log = self.step % c.log_every == 0
+                stepped = self.step != before  # False for a skipped non-finite step (same on every rank)
+                log = stepped and self.step % c.log_every == 0
                 if log and self.accelerator.num_processes > 1:  # log the loss of the whole global batch
                     loss = self.accelerator.reduce(torch.tensor([loss]), reduction="mean").item()
-                feedback.step(self.step, loss, grad_norm, images * self.accelerator.num_processes,
-                              time.perf_counter() - tick, self.scheduler.get_last_lr()[0], self.skipped, log)
+                if stepped:
+                    feedback.step(self.step, loss, grad_norm, images * self.accelerator.num_processes,
+                                  time.perf_counter() - tick, self.scheduler.get_last_lr()[0], self.skipped, log)
                 if self._stop_requested(flag):
                     checkpoint = self.save()
                     logger.warning(f"stopped by signal at step {self.step}; checkpoint saved; rerun to resume")
                     return TrainResult(self.step, self.skipped, True, checkpoint, loss, self.raw_model, feedback.rate)
+                if not stepped:
+                    continue
                 if self.step % c.checkpoint_every == 0 or self.step == c.max_steps:
                     checkpoint = self.save()
                 if self.sample_fn and c.sample_every and (self.step % c.sample_every == 0 or self.step == c.max_steps):
