@@ -186,3 +186,16 @@ def test_bf16_autocast_trains_with_fp32_master_weights(tmp_path, fresh_accelerat
     reference.fit()
     assert result.step == 30 and not torch.equal(model.weight, reference_model.weight)
     assert torch.allclose(model.weight, reference_model.weight, atol=0.05)   # same training, bf16 precision
+
+
+def test_tensorboard_gets_loss_lr_grad_norm_and_throughput(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    trainer, _ = make_trainer(tmp_path, max_steps=4, log_every=2, warmup_steps=4)
+    trainer.fit()
+    events = EventAccumulator(str(tmp_path / "tb"))
+    events.Reload()
+    tags = set(events.Tags()["scalars"])
+    assert {"train/loss", "train/lr", "train/grad_norm", "train/images_per_s", "train/skipped_steps"} <= tags
+    assert [e.step for e in events.Scalars("train/lr")] == [2, 4]
+    assert events.Scalars("train/lr")[0].value == pytest.approx(0.05 * 3 / 4)   # warmup: after 2 steps, factor 3/4
