@@ -6,8 +6,7 @@ import pytest
 import torch
 
 from openimagen.data import build_dataset, make_loader
-from openimagen.data.synthetic import write_folder, write_shards
-from test_data_shapes_source import write_specs
+from openimagen.data.synthetic import write_folder, write_shapes_prompts, write_shards
 
 
 def _take(dataset, n, num_workers):
@@ -17,7 +16,7 @@ def _take(dataset, n, num_workers):
 
 def _source(tmp_path, kind):
     if kind == "shapes":
-        return {"type": "shapes", "prompts": write_specs(tmp_path / "specs.jsonl")}
+        return {"type": "shapes", "prompts": write_shapes_prompts(tmp_path / "specs.jsonl")}
     if kind == "folder":
         write_folder(str(tmp_path), 7)
         return str(tmp_path)

@@ -1,20 +1,11 @@
 """The shapes world through the data protocol: prompts in, rendered scenes out, new layouts every epoch."""
-import json
-
 import pytest
 import torch
 
 from openimagen.data import build_dataset
+from openimagen.data.synthetic import write_shapes_prompts
 
-SPECS = [{"prompt": "a red circle", "category": "colors", "objects": [{"shape": "circle", "color": "red"}]},
-         {"prompt": "two blue squares", "category": "counting",
-          "objects": [{"shape": "square", "color": "blue", "count": 2}]}]
 RED, BLUE = torch.tensor([215, 25, 35]) / 127.5 - 1, torch.tensor([35, 75, 225]) / 127.5 - 1
-
-
-def write_specs(path):
-    path.write_text("".join(json.dumps(s) + "\n" for s in SPECS))
-    return str(path)
 
 
 def _has_color(image, color):
@@ -22,7 +13,7 @@ def _has_color(image, color):
 
 
 def test_scenes_are_rendered_with_their_prompts_as_captions(tmp_path):
-    dataset = build_dataset("shapes:" + write_specs(tmp_path / "p.jsonl"), 32, epochs=3)
+    dataset = build_dataset("shapes:" + write_shapes_prompts(tmp_path / "p.jsonl"), 32, epochs=3)
     items = list(dataset)
     assert len(items) == 6 and {i["caption"] for i in items} == {"a red circle", "two blue squares"}
     for item in items:

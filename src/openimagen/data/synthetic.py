@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 
 import numpy as np
@@ -56,3 +57,16 @@ def write_shards(root: str, num_shards: int, per_shard: int, size: tuple[int, in
                 sink.write(sample)
         paths.append(path)
     return paths
+
+
+SHAPES_PROMPTS = [
+    {"prompt": "a red circle", "category": "colors", "objects": [{"shape": "circle", "color": "red"}]},
+    {"prompt": "two blue squares", "category": "counting", "objects": [{"shape": "square", "color": "blue", "count": 2}]},
+]
+
+
+def write_shapes_prompts(path: str | os.PathLike, specs: list[dict] | None = None) -> str:
+    """A shapes-world prompts JSONL file (default: `SHAPES_PROMPTS`); returns its path as a string."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.writelines(json.dumps(spec) + "\n" for spec in (SHAPES_PROMPTS if specs is None else specs))
+    return str(path)
