@@ -2,7 +2,7 @@
 U-Net vs our standard U-Net at super-resolution, and achieved GFLOP/s vs a plain matmul. One process, one CPU,
 fixed thread count; candidates are timed round-robin and medians reported (the machine may be shared).
 
-    /work/venv/bin/python benchmarks/bench_unet.py --threads 2 --repeats 5 --out docs/benchmarks.md
+    /work/venv/bin/python benchmarks/bench_unet.py --threads 2 1 --repeats 5 --out docs/benchmarks.md
 """
 from __future__ import annotations
 
@@ -154,30 +154,32 @@ def write_atomic(path: str, text: str) -> None:
     os.replace(tmp, path)
 
 
+def run(threads: int, repeats: int) -> dict:
+    """All three comparisons at one thread count."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    print(f"== {threads} thread(s)", flush=True)
+    base_rows, base_ratios = base_vs_imagen_pytorch(repeats)
+    sr_rows, sr_ratios = efficient_vs_standard(repeats)
+    achieved, profile = achieved_gflops(repeats)
+    ratios = {**base_ratios, **sr_ratios}
+    print(*achieved, *(f"{k}: {v:.2f}x" for k, v in ratios.items()), sep="\n", flush=True)
+    return dict(threads=threads, base_rows=base_rows, sr_rows=sr_rows, achieved=achieved, profile=profile,
+                ratios=ratios)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, nargs="+", default=[2], help="one full run per thread count")
     ap.add_argument("--repeats", type=int, default=5, help="interleaved timing rounds per candidate (median)")
     ap.add_argument("--out", default=None, help="write the markdown report here (e.g. docs/benchmarks.md)")
     args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    base_rows, base_ratios = base_vs_imagen_pytorch(args.repeats)
-    sr_rows, sr_ratios = efficient_vs_standard(args.repeats)
-    achieved, profile = achieved_gflops(args.repeats)
-    print(*achieved, sep="\n")
-    ratios = {**base_ratios, **sr_ratios}
-    print(*(f"{k}: {v:.2f}x" for k, v in ratios.items()), sep="\n")
-    report = render(args, base_rows, sr_rows, achieved, profile, ratios)
+    runs = [run(threads, args.repeats) for threads in args.threads]
     if args.out:
-        write_atomic(args.out, report)
-
-
-def render(args, base_rows, sr_rows, achieved, profile, ratios) -> str:
-    from bench_report import render_report
-    return render_report(args, base_rows, sr_rows, achieved, profile, ratios,
-                         machine=f"{platform.processor() or platform.machine()}, torch {torch.__version__}",
-                         configs=dict(ours=OUR_BASE, theirs=THEIR_BASE, efficient=SR_EFFICIENT, standard=SR_STANDARD))
+        from bench_report import render_report
+        write_atomic(args.out, render_report(
+            args, runs, machine=f"{platform.processor() or platform.machine()}, torch {torch.__version__}",
+            configs=dict(ours=OUR_BASE, theirs=THEIR_BASE, efficient=SR_EFFICIENT, standard=SR_STANDARD)))
 
 
 if __name__ == "__main__":
