@@ -102,3 +102,10 @@ def test_missing_file_and_bad_toml_are_clear_errors(tmp_path):
         load_config(tmp_path / "nope.toml")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(write(tmp_path, "[train\n"))
+
+
+def test_data_source_may_be_a_table_passed_to_build_dataset(tmp_path):
+    text = BASE.replace('source = "images/"', 'source = { type = "shapes", prompts = "specs.jsonl" }')
+    assert load_config(write(tmp_path, text)).data.source == {"type": "shapes", "prompts": "specs.jsonl"}
+    with pytest.raises(ConfigError, match=r"data\.source: .*matches none of"):
+        load_config(write(tmp_path, BASE.replace('source = "images/"', "source = 3")))

@@ -78,7 +78,8 @@ class TrainConfig:
 class DataConfig:
     """Where the images and captions come from (see `openimagen.data.build_dataset`)."""
 
-    source: str                                       # folder, manifest (.csv/.jsonl), shards ("a/{000..009}.tar"), "shapes"
+    source: str | dict                                # folder, manifest (.csv/.jsonl), shards ("a/{000..009}.tar"),
+                                                      # "shapes:specs.jsonl", or a table {type = ..., ...}
     min_size: int = 0                                 # skip images smaller than this (shorter side, px)
     random_crop: bool = False                         # random instead of center crop to the stage resolution
     num_workers: int = 0                              # DataLoader worker processes
