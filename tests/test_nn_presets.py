@@ -116,3 +116,9 @@ def test_stats_counts_params_and_flops_that_match_a_hand_count_for_a_single_conv
     assert double.flops_per_forward == 2 * stats.flops_per_forward   # FLOPs are linear in the batch
     bigger = network_stats(net, 32, batch_size=2)
     assert 3.5 <= bigger.flops_per_forward / stats.flops_per_forward < 6   # ~area, plus quadratic self-attention
+
+
+def test_preset_overrides_rederive_the_conditioning_width_unless_it_was_set():
+    assert get_preset("tiny-base", base_channels=48).cond_width == 4 * 48
+    assert get_preset("tiny-base", base_channels=48, cond_dim=40).cond_width == 40
+    assert get_preset("imagen-base-2b", base_channels=256).cond_width == 1024   # the preset fixes cond_dim

@@ -21,9 +21,9 @@ class Conditioning(nn.Module):
         super().__init__()
         self.config = config
         features = max(32, config.base_channels)
-        self.noise_embed = NoiseLevelEmbedding(features, config.cond_dim)
-        self.aug_embed = NoiseLevelEmbedding(features, config.cond_dim) if config.lowres_cond else None
-        self.text_pool = TextPooling(config.text_dim, config.cond_dim, config.head_dim)
+        self.noise_embed = NoiseLevelEmbedding(features, config.cond_width)
+        self.aug_embed = NoiseLevelEmbedding(features, config.cond_width) if config.lowres_cond else None
+        self.text_pool = TextPooling(config.text_dim, config.cond_width, config.head_dim)
 
     def input_channels(self) -> int:
         return self.config.in_channels * (2 if self.config.lowres_cond else 1)

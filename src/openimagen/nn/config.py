@@ -60,15 +60,19 @@ class _CommonConfig:
                 raise ValueError(f"num_res_blocks entries must be >= 0, got {self.num_res_blocks}")
         for name in ("self_attn_levels", "cross_attn_levels"):
             object.__setattr__(self, name, _per_level(name, getattr(self, name), levels, bool))
-        if self.cond_dim is None:
-            object.__setattr__(self, "cond_dim", 4 * self.base_channels)
-        _positive("cond_dim", self.cond_dim)
+        if self.cond_dim is not None:
+            _positive("cond_dim", self.cond_dim)
         if self.lowres_upsample not in LOWRES_MODES:
             raise ValueError(f"lowres_upsample must be one of {LOWRES_MODES}, got {self.lowres_upsample!r}")
         if not 0.0 <= float(self.dropout) < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if not isinstance(self.gradient_checkpointing, bool):
             raise ValueError(f"gradient_checkpointing must be a bool, got {self.gradient_checkpointing!r}")
+
+    @property
+    def cond_width(self) -> int:
+        """Width of the conditioning vector: cond_dim, or 4 * base_channels when unset (ADM)."""
+        return self.cond_dim or 4 * self.base_channels
 
     def channels(self) -> list[int]:
         return [self.base_channels * m for m in self.channel_mults]

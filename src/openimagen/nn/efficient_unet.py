@@ -43,7 +43,7 @@ class DBlock(nn.Module):
         n = config.num_res_blocks[level]
         self.every = config.attn_every_res_block
         self.down = Downsample(c_in, c_out)
-        self.combine = FiLM(config.cond_dim, c_out)
+        self.combine = FiLM(config.cond_width, c_out)
         self.res = nn.ModuleList(ResBlock(c_out, c_out, config.num_groups, dropout=config.dropout) for _ in range(n))
         self.attn = _attentions(c_out, config, level, n)
 
@@ -59,7 +59,7 @@ class UBlock(nn.Module):
         super().__init__()
         n = max(1, config.num_res_blocks[level])
         self.every = config.attn_every_res_block
-        self.combine = FiLM(config.cond_dim, c_in)
+        self.combine = FiLM(config.cond_width, c_in)
         chans = [c_in + c_skip] + [c_out] * n
         self.res = nn.ModuleList(ResBlock(chans[i], c_out, config.num_groups, dropout=config.dropout) for i in range(n))
         self.attn = _attentions(c_out, config, level, n)

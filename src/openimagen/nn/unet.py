@@ -15,7 +15,7 @@ class UNetBlock(nn.Module):
 
     def __init__(self, c_in: int, c_out: int, config: UNetConfig, self_attn: bool, cross_attn: bool):
         super().__init__()
-        self.res = ResBlock(c_in, c_out, config.num_groups, config.cond_dim, config.dropout)
+        self.res = ResBlock(c_in, c_out, config.num_groups, config.cond_width, config.dropout)
         has_attn = self_attn or cross_attn
         self.attn = Attention(c_out, config.text_dim, config.head_dim, config.num_groups, self_attn, cross_attn) \
             if has_attn else None
