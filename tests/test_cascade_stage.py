@@ -76,3 +76,11 @@ def test_text_embedder_refuses_a_cache_written_by_another_encoder(tmp_path):
     assert embedder(["red circle"])[0].shape == (1, 2, 32)   # cached: no encoder needed
     with pytest.raises(ValueError, match="was written by word-encoder.*another-encoder"):
         embedder(["not cached"])
+
+
+def test_a_crop_the_network_cannot_downsample_is_a_config_error():
+    from openimagen.train.typed_config import ConfigError
+
+    stage = StageConfig(resolution=16, network="tiny-test-sr", crop_size=6)   # Efficient U-Net: factor 4
+    with pytest.raises(ConfigError, match="crop_size=6 is not divisible by 4"):
+        build_stage_network(stage, 32, super_resolution=True)

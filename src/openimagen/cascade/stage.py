@@ -12,6 +12,7 @@ from openimagen.cascade.config import StageConfig
 from openimagen.cascade.noise_augmentation import noise_augment
 from openimagen.cascade.randomness import SampleRandom
 from openimagen.nn import build_network, config_from_dict, get_preset
+from openimagen.train.typed_config import ConfigError
 
 __all__ = ["network_config", "build_stage_network", "paired_random_crop", "stage_loss"]
 
@@ -24,7 +25,16 @@ def network_config(stage: StageConfig, text_dim: int, super_resolution: bool, ch
 
 
 def build_stage_network(stage: StageConfig, text_dim: int, super_resolution: bool, channels: int = 3) -> nn.Module:
-    return build_network(network_config(stage, text_dim, super_resolution, channels))
+    """The stage's network; its resolution and training crop must be divisible by the network's downsampling."""
+    config = network_config(stage, text_dim, super_resolution, channels)
+    factor = config.downsample_factor
+    for name in ("resolution", "crop_size"):
+        size = getattr(stage, name)
+        if size is not None and size % factor:
+            raise ConfigError(f"{name}={size} is not divisible by {factor}, the downsampling of network "
+                              f"{stage.network if isinstance(stage.network, str) else stage.network.get('kind')!r}; "
+                              f"pick a multiple of {factor} or a network with fewer levels")
+    return build_network(config)
 
 
 def paired_random_crop(images: Tensor, lowres: Tensor, crop: int, rnd: SampleRandom) -> tuple[Tensor, Tensor]:
