@@ -76,14 +76,15 @@ def _fixed_examples(config: ExperimentConfig, resolution: int, count: int) -> di
 
 
 def _sample_fn(config: ExperimentConfig, number: int, embedder: TextEmbedder):
-    """EMA model -> PIL images: stage 1 from the prompt list (or data captions), SR stages from real low-res images."""
+    """EMA model -> PIL images: stage 1 from `sample_prompts` (else the first data captions); SR stages from the
+    first data images' low-res copies with their own captions."""
     stage, lowres_size = config.cascade.stages[number - 1], config.cascade.lowres_resolution(number)
-    prompts = list(config.train.sample_prompts)
-    examples = _fixed_examples(config, stage.resolution, len(prompts) or 4) if lowres_size or not prompts else None
-    if not prompts:
+    prompts, lowres = list(config.train.sample_prompts), None
+    if lowres_size is not None or not prompts:
+        examples = _fixed_examples(config, stage.resolution, len(prompts) or 4)
         prompts = examples["caption"]
-    lowres = None if lowres_size is None else data.downsample(examples["image"], lowres_size)[:len(prompts)]
-    prompts = prompts[:len(lowres)] if lowres is not None else prompts
+        if lowres_size is not None:
+            lowres = data.downsample(examples["image"], lowres_size)
 
     def sample(ema_model: torch.nn.Module) -> list:
         emb, mask = embedder(prompts)
