@@ -39,8 +39,10 @@ def run() -> None:
 
 
 # Subcommands register themselves below, one import per module (keep this list sorted).
+from openimagen.cli.demo import demo  # noqa: E402
 from openimagen.cli.encode import encode  # noqa: E402
 from openimagen.cli.train import train  # noqa: E402
 
+main.add_command(demo)
 main.add_command(encode)
 main.add_command(train)
