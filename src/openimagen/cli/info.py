@@ -1,0 +1,121 @@
+"""`openimagen info`: what a saved cascade is (stages, sizes, parameters, text encoder, sampling defaults,
+provenance) from its folder alone: config.json, safetensors headers and an optional provenance.json / README.md."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from openimagen.cli import UserError
+from openimagen.cli.model_folder import is_shipped, model_fingerprint, read_saved_config, resolve_model
+
+PROVENANCE_FILES = ("provenance.json", "README.md")
+
+EXAMPLES = """
+\b
+Examples:
+  openimagen info                                  # the model shipped with openimagen
+  openimagen info --model runs/shapes/cascade      # a cascade written by `openimagen train`
+  openimagen info --model runs/shapes/cascade --json
+"""
+
+
+def stage_summary(folder: Path, number: int, record: dict, stage: dict, lowres: int | None) -> dict:
+    """One stage: resolutions, network, parameter count (network built on the meta device), weights file."""
+    import torch
+    from safetensors import safe_open
+
+    from openimagen.nn import build_network, config_from_dict, count_parameters
+
+    network_config = config_from_dict(record["network"])
+    with torch.device("meta"):
+        params = count_parameters(build_network(network_config))
+    weights = folder / record["weights"]
+    with safe_open(str(weights), "pt") as handle:
+        dtypes = sorted({handle.get_slice(key).get_dtype() for key in handle.keys()})
+    return {"stage": number, "input": lowres, "resolution": stage["resolution"],
+            "network": stage["network"] if isinstance(stage["network"], str) else record["network"]["kind"],
+            "params": params, "text_dim": network_config.text_dim, "weights": record["weights"],
+            "weights_mb": round(weights.stat().st_size / 1e6, 2), "weights_dtype": "/".join(dtypes),
+            "crop_size": stage.get("crop_size"), "diffusion": stage.get("diffusion", {}),
+            "sampling": {key: stage[key] for key in ("sampler", "steps", "guidance_scale", "threshold", "percentile",
+                                                     "aug_level") if key in stage}}
+
+
+def model_summary(folder: Path) -> dict:
+    """Everything `openimagen info` prints, as a JSON-ready dict."""
+    from openimagen.text.loading import MINILM_NAME
+
+    saved = read_saved_config(folder)
+    cascade = saved["cascade"]
+    stages, lowres = [], None
+    try:
+        for number, (record, stage) in enumerate(zip(saved["stages"], cascade["stages"]), start=1):
+            stages.append(stage_summary(folder, number, record, stage, lowres))
+            lowres = stage["resolution"]
+    except (OSError, KeyError, ValueError, TypeError) as error:
+        raise UserError(f"--model {folder}: stage {len(stages) + 1} is unreadable ({error})") from error
+    provenance = None
+    if (folder / "provenance.json").is_file():
+        try:
+            provenance = json.loads((folder / "provenance.json").read_text())
+        except (OSError, json.JSONDecodeError) as error:
+            raise UserError(f"{folder / 'provenance.json'}: not valid JSON ({error})") from error
+    encoder = cascade.get("text_encoder")
+    return {"model": str(folder.resolve()), "shipped": is_shipped(folder),
+            "fingerprint": model_fingerprint(folder, saved),
+            "text_encoder": encoder or f"{MINILM_NAME} (offline default)", "max_text_tokens": cascade["max_text_length"],
+            "channels": cascade.get("channels", 3), "stages": stages, "total_params": sum(s["params"] for s in stages),
+            "provenance": provenance, "files": sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))}
+
+
+def format_summary(summary: dict) -> list[str]:
+    """The human-readable lines of `openimagen info`."""
+    first = summary["stages"][0]
+    lines = [f"model: {summary['model']}{' (shipped with openimagen)' if summary['shipped'] else ''}",
+             f"fingerprint: {summary['fingerprint']}",
+             f"text encoder: {summary['text_encoder']}, {first['text_dim']}-d tokens, at most "
+             f"{summary['max_text_tokens']} tokens per prompt",
+             f"stages: {len(summary['stages'])}, {summary['total_params']:,} parameters in total"]
+    for stage in summary["stages"]:
+        source = "text" if stage["input"] is None else f"{stage['input']}x{stage['input']}"
+        s, d = stage["sampling"], stage["diffusion"]
+        crop = f", trained on {stage['crop_size']}px crops" if stage["crop_size"] else ""
+        aug = f", aug level {s.get('aug_level')}" if stage["input"] is not None else ""
+        lines += [f"  stage {stage['stage']}: {source} -> {stage['resolution']}x{stage['resolution']}, "
+                  f"{stage['network']}, {stage['params']:,} parameters ({stage['weights']}, {stage['weights_mb']} MB "
+                  f"{stage['weights_dtype']}){crop}",
+                  f"    diffusion: {d.get('prediction', 'v')}-prediction, {d.get('schedule', 'cosine')} schedule",
+                  f"    sampling defaults: {s.get('sampler')}, {s.get('steps')} steps, guidance {s.get('guidance_scale')}"
+                  f", {s.get('threshold')} thresholding (percentile {s.get('percentile')}){aug}"]
+    if summary["provenance"] is None:
+        lines.append("provenance: none recorded (no provenance.json in the folder)")
+    else:
+        lines.append("provenance (provenance.json):")
+        items = summary["provenance"].items() if isinstance(summary["provenance"], dict) else [("", summary["provenance"])]
+        lines += [f"  {key}: {json.dumps(value) if not isinstance(value, str) else value}" for key, value in items]
+    if "README.md" in summary["files"]:
+        lines.append(f"readme: {Path(summary['model']) / 'README.md'}")
+    return lines
+
+
+@click.command(epilog=EXAMPLES)
+@click.option("--model", default=None, metavar="DIR",
+              help="Saved cascade folder (Cascade.save_pretrained). Default: the model shipped with openimagen.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+def info(model: str | None, as_json: bool, debug: bool) -> None:
+    """Describe a saved cascade: stages, resolutions, parameter counts, text encoder, maximum prompt tokens,
+    per-stage sampling defaults and training provenance (from provenance.json in the model folder, if present).
+
+    Reads config.json and the safetensors headers only; no weights are loaded and no text encoder runs.
+    """
+    try:
+        summary = model_summary(resolve_model(model))
+    except UserError as error:
+        if debug and error.__cause__ is not None:
+            raise error.__cause__
+        raise
+    click.echo(json.dumps(summary, indent=1) if as_json else "\n".join(format_summary(summary)))

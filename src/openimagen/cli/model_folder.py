@@ -1,0 +1,55 @@
+"""Which saved cascade a command uses: `--model DIR` or the model shipped in the package, with one clear error each
+way it can be missing. Reads only config.json here; loading the weights is `Cascade.from_pretrained`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from openimagen.cli import UserError
+
+__all__ = ["SHIPPED_MODEL", "resolve_model", "is_shipped", "read_saved_config", "model_fingerprint"]
+
+SHIPPED_MODEL = Path(__file__).resolve().parent.parent / "models" / "shapes-cascade"
+_WRITE_ONE = "a folder written by Cascade.save_pretrained or by `openimagen train` (OUTPUT_DIR/cascade)"
+
+
+def resolve_model(model: str | None) -> Path:
+    """The model folder: `model` if given, else the shipped one. UserError if it is not a saved cascade."""
+    if model is None:
+        if not (SHIPPED_MODEL / "config.json").is_file():
+            raise UserError(f"the shipped model is not installed: {SHIPPED_MODEL} has no config.json (this build of "
+                            f"openimagen has no trained default model yet); pass --model DIR, {_WRITE_ONE}")
+        return SHIPPED_MODEL
+    folder = Path(model).expanduser()
+    if not folder.exists():
+        raise UserError(f"--model {model}: no such folder; pass {_WRITE_ONE}")
+    if not (folder / "config.json").is_file():
+        raise UserError(f"--model {model}: not a saved cascade (no config.json); pass {_WRITE_ONE}")
+    return folder
+
+
+def is_shipped(folder: Path) -> bool:
+    return folder.resolve() == SHIPPED_MODEL.resolve()
+
+
+def read_saved_config(folder: Path) -> dict:
+    """config.json of a saved cascade (format checked), as written by `openimagen.cascade.pretrained.save_cascade`."""
+    from openimagen.cascade.pretrained import FORMAT, VERSION
+
+    try:
+        saved = json.loads((folder / "config.json").read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise UserError(f"--model {folder}: config.json is unreadable ({error})") from error
+    if not isinstance(saved, dict) or saved.get("format") != FORMAT or saved.get("version") != VERSION:
+        raise UserError(f"--model {folder}: config.json is not a version-{VERSION} {FORMAT} config")
+    return saved
+
+
+def model_fingerprint(folder: Path, saved: dict) -> str:
+    """12 hex digits of SHA-256 over config.json and the sampling weights (not the raw ones, not READMEs)."""
+    digest = hashlib.sha256((folder / "config.json").read_bytes())
+    for record in saved["stages"]:
+        digest.update((folder / record["weights"]).read_bytes())
+    return digest.hexdigest()[:12]

@@ -1,0 +1,142 @@
+"""`openimagen sample` end to end on a tiny saved cascade (8 -> 16 px, 2 steps, the real MiniLM encoder)."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from openimagen.cascade import Cascade
+from openimagen.cli import model_folder
+from openimagen.cli.pngmeta import read_record, save_png
+from cascade_helpers import one_thread  # noqa: F401 - autouse fixture
+from cli_helpers import assert_one_line_error, cli, save_tiny_model
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    return save_tiny_model(tmp_path_factory.mktemp("cli") / "model")
+
+
+def pixels(path):
+    return np.asarray(Image.open(path), dtype=np.int16)
+
+
+def sample(model, out, *args):
+    result = cli("sample", "--model", model, "-o", out, "--threads", 1, *args)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_one_png_per_image_prompt_major_at_the_last_stage_size_with_the_model_defaults(model, tmp_path):
+    sample(model, tmp_path / "out.png", "a red circle", "a blue square", "--num-images", 2, "--seed", 1)
+    paths = sorted(tmp_path.glob("out-*.png"))
+    assert [p.name for p in paths] == ["out-000.png", "out-001.png", "out-002.png", "out-003.png"]
+    assert all(Image.open(p).size == (16, 16) for p in paths)
+    records = [read_record(p) for p in paths]
+    assert [r["prompt"] for r in records] == ["a red circle"] * 2 + ["a blue square"] * 2
+    assert [r["image"] for r in records] == [0, 1, 2, 3]
+    defaults = json.loads((model / "config.json").read_text())["cascade"]["stages"]
+    settings = records[0]["recipe"]["settings"]
+    assert settings["2"]["steps"] == defaults[1]["steps"] and settings["1"]["sampler"] == defaults[0]["sampler"]
+    assert records[0]["model_fingerprint"] and records[0]["openimagen"] and records[0]["recipe"]["seed"] == 1
+
+
+def test_cli_images_equal_the_library_call_with_the_same_settings(model, tmp_path):
+    sample(model, tmp_path / "a.png", "two green triangles", "--seed", 5, "--steps", 3, "--sampler", "ddim",
+           "--guidance", 2.5, "--threshold", "static", "--aug-level", 0.1)
+    cascade = Cascade.from_pretrained(model)
+    expected = cascade(["two green triangles"], seed=5, steps=3, sampler="ddim", guidance_scale=2.5,
+                       threshold="static", aug_level=0.1, progress=False)[0]
+    assert np.array_equal(pixels(tmp_path / "a.png"), np.asarray(expected, dtype=np.int16))
+    settings = read_record(tmp_path / "a.png")["recipe"]["settings"]
+    assert settings["1"] == settings["2"] == {"sampler": "ddim", "steps": 3, "guidance_scale": 2.5,
+                                              "threshold": "static", "percentile": 0.995, "aug_level": 0.1}
+
+
+def test_same_seed_same_image_different_seed_different(model, tmp_path):
+    for name, seed in (("a", 3), ("b", 3), ("c", 4)):
+        sample(model, tmp_path / f"{name}.png", "a yellow star", "--seed", seed)
+    a, b, c = (pixels(tmp_path / f"{n}.png") for n in "abc")
+    assert np.array_equal(a, b) and np.abs(a - c).max() > 0
+
+
+def test_from_png_reproduces_one_image_of_a_batch_and_a_grid_bit_identically(model, tmp_path):
+    sample(model, tmp_path / "x.png", "a red circle", "a blue square", "--num-images", 2, "--seed", 9,
+           "--sampler", "dpmpp", "--steps", 3)
+    result = cli("sample", "--from-png", tmp_path / "x-002.png", "-o", tmp_path / "again.png")
+    assert result.exit_code == 0, result.output
+    assert np.array_equal(pixels(tmp_path / "x-002.png"), pixels(tmp_path / "again.png"))
+    assert read_record(tmp_path / "again.png")["recipe"] == read_record(tmp_path / "x-002.png")["recipe"]
+    sample(model, tmp_path / "grid.png", "a", "b", "--num-images", 2, "--grid", "--seed", 2)
+    result = cli("sample", "--from-png", tmp_path / "grid.png", "-o", tmp_path / "grid2.png")
+    assert result.exit_code == 0, result.output
+    assert np.array_equal(pixels(tmp_path / "grid.png"), pixels(tmp_path / "grid2.png"))
+
+
+def test_grid_is_a_row_per_prompt_of_the_same_images(model, tmp_path):
+    args = ("a red circle", "a blue square", "--num-images", 3, "--seed", 4)
+    sample(model, tmp_path / "grid.png", *args, "--grid")
+    sample(model, tmp_path / "one.png", *args)
+    grid = pixels(tmp_path / "grid.png")
+    assert grid.shape == (2 * 16, 3 * 16, 3) and read_record(tmp_path / "grid.png")["image"] == "grid"
+    assert np.array_equal(grid[16:, 16:32], pixels(tmp_path / "one-004.png"))    # prompt 2, image 2
+
+
+def test_stop_at_stage_one_gives_the_base_resolution_and_empty_prompt_is_unconditional(model, tmp_path):
+    sample(model, tmp_path / "low.png", "", "--stop-at-stage", 1, "--seed", 0)
+    assert Image.open(tmp_path / "low.png").size == (8, 8)
+    record = read_record(tmp_path / "low.png")
+    assert record["prompt"] == "" and sorted(record["recipe"]["settings"]) == ["1"]
+
+
+def test_default_model_is_the_shipped_folder_with_a_clear_error_while_it_is_missing(model, tmp_path, monkeypatch):
+    monkeypatch.setattr(model_folder, "SHIPPED_MODEL", tmp_path / "shapes-cascade")
+    assert_one_line_error(cli("sample", "a red circle", "-o", tmp_path / "a.png"), "shipped model is not installed")
+    monkeypatch.setattr(model_folder, "SHIPPED_MODEL", model)
+    assert cli("sample", "a red circle", "-o", tmp_path / "a.png", "--threads", 1).exit_code == 0
+    assert read_record(tmp_path / "a.png")["shipped_model"] is True
+
+
+@pytest.mark.parametrize("args, phrase", [
+    (["--model", "{tmp}/nowhere", "a"], "--model {tmp}/nowhere: no such folder"),
+    (["--model", "{tmp}", "a"], "not a saved cascade (no config.json)"),
+    (["--model", "{model}"], "give at least one PROMPT"),
+    (["--model", "{model}", "a", "--steps", "0"], "--steps must be a positive integer, got 0"),
+    (["--model", "{model}", "a", "--steps", "-3"], "--steps must be a positive integer, got -3"),
+    (["--model", "{model}", "a", "--num-images", "0"], "--num-images must be a positive integer"),
+    (["--model", "{model}", "a", "--aug-level", "2"], "--aug-level must be in [0, 1]"),
+    (["--model", "{model}", "a", "--stop-at-stage", "3"], "--stop-at-stage 3: the model has stages 1..2"),
+    (["--model", "{model}", "a", "-o", "{tmp}/no/dir/x.png"], "does not exist"),
+    (["--model", "{model}", "a", "-o", "{tmp}/x.jpg"], "must be a .png file"),
+    (["--model", "{model}", "a red circle above a blue square"], "is 9 tokens long, but the model's text encoder "
+                                                                  "reads at most 8"),
+])
+def test_user_errors_print_one_line_and_exit_non_zero(model, tmp_path, args, phrase):
+    args = [a.format(tmp=tmp_path, model=model) for a in args]
+    out = [] if "-o" in args else ["-o", tmp_path / "out.png"]
+    assert_one_line_error(cli("sample", *args, *out), phrase.format(tmp=tmp_path))
+    assert not list(tmp_path.glob("*.png"))
+
+
+def test_from_png_errors_name_the_problem(model, tmp_path):
+    Image.new("RGB", (4, 4)).save(tmp_path / "plain.png")
+    assert_one_line_error(cli("sample", "--from-png", tmp_path / "plain.png", "-o", tmp_path / "o.png"),
+                          "has no openimagen metadata")
+    save_png(Image.new("RGB", (4, 4)), tmp_path / "mine.png", {"recipe": {"seed": 1}, "image": 0})
+    assert_one_line_error(cli("sample", "--from-png", tmp_path / "mine.png", "-o", tmp_path / "o.png"),
+                          "the sampling record lacks")
+    assert_one_line_error(cli("sample", "--from-png", tmp_path / "mine.png", "--steps", 4, "-o", tmp_path / "o.png"),
+                          "drop --steps")
+
+
+def test_debug_shows_the_underlying_error(tmp_path):
+    (tmp_path / "config.json").write_text("{not json")
+    assert_one_line_error(cli("sample", "a", "--model", tmp_path, "-o", tmp_path / "a.png"), "config.json is unreadable")
+    result = cli("sample", "a", "--model", tmp_path, "-o", tmp_path / "a.png", "--debug")
+    assert isinstance(result.exception, json.JSONDecodeError)
+
+
+def test_help_has_examples():
+    result = cli("sample", "--help")
+    assert result.exit_code == 0 and "Examples:" in result.output and "--from-png" in result.output
