@@ -109,14 +109,17 @@ def test_default_model_is_the_shipped_folder_with_a_clear_error_while_it_is_miss
     (["--model", "{model}", "a", "--stop-at-stage", "3"], "--stop-at-stage 3: the model has stages 1..2"),
     (["--model", "{model}", "a", "-o", "{tmp}/no/dir/x.png"], "does not exist"),
     (["--model", "{model}", "a", "-o", "{tmp}/x.jpg"], "must be a .png file"),
+    (["--model", "{model}", "a", "-o", "{tmp}/folder.png"], "cannot write there"),
+    (["--model", "{model}", "--from-png", "{tmp}/missing.png"], "--from-png {tmp}/missing.png: no such file"),
     (["--model", "{model}", "a red circle above a blue square"], "is 9 tokens long, but the model's text encoder "
                                                                   "reads at most 8"),
 ])
 def test_user_errors_print_one_line_and_exit_non_zero(model, tmp_path, args, phrase):
+    (tmp_path / "folder.png").mkdir()
     args = [a.format(tmp=tmp_path, model=model) for a in args]
     out = [] if "-o" in args else ["-o", tmp_path / "out.png"]
     assert_one_line_error(cli("sample", *args, *out), phrase.format(tmp=tmp_path))
-    assert not list(tmp_path.glob("*.png"))
+    assert not [p for p in tmp_path.glob("*.png") if p.is_file()]
 
 
 def test_from_png_errors_name_the_problem(model, tmp_path):
@@ -132,7 +135,8 @@ def test_from_png_errors_name_the_problem(model, tmp_path):
 
 def test_debug_shows_the_underlying_error(tmp_path):
     (tmp_path / "config.json").write_text("{not json")
-    assert_one_line_error(cli("sample", "a", "--model", tmp_path, "-o", tmp_path / "a.png"), "config.json is unreadable")
+    result = cli("sample", "a", "--model", tmp_path, "-o", tmp_path / "a.png")
+    assert_one_line_error(result, "config.json is unreadable")
     result = cli("sample", "a", "--model", tmp_path, "-o", tmp_path / "a.png", "--debug")
     assert isinstance(result.exception, json.JSONDecodeError)
 

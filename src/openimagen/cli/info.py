@@ -27,9 +27,12 @@ def stage_summary(folder: Path, number: int, record: dict, stage: dict, lowres: 
     import torch
     from safetensors import safe_open
 
+    from openimagen.cascade import StageConfig
     from openimagen.nn import build_network, config_from_dict, count_parameters
+    from openimagen.train.typed_config import from_dict
 
     network_config = config_from_dict(record["network"])
+    config = from_dict(StageConfig, stage)                  # fills in the defaults of fields the file leaves out
     with torch.device("meta"):
         params = count_parameters(build_network(network_config))
     weights = folder / record["weights"]
@@ -39,9 +42,8 @@ def stage_summary(folder: Path, number: int, record: dict, stage: dict, lowres: 
             "network": stage["network"] if isinstance(stage["network"], str) else record["network"]["kind"],
             "params": params, "text_dim": network_config.text_dim, "weights": record["weights"],
             "weights_mb": round(weights.stat().st_size / 1e6, 2), "weights_dtype": "/".join(dtypes),
-            "crop_size": stage.get("crop_size"), "diffusion": stage.get("diffusion", {}),
-            "sampling": {key: stage[key] for key in ("sampler", "steps", "guidance_scale", "threshold", "percentile",
-                                                     "aug_level") if key in stage}}
+            "crop_size": config.crop_size, "diffusion": config.diffusion_config.to_dict(),
+            "sampling": config.sampling_defaults()}
 
 
 def model_summary(folder: Path) -> dict:
@@ -66,7 +68,8 @@ def model_summary(folder: Path) -> dict:
     encoder = cascade.get("text_encoder")
     return {"model": str(folder.resolve()), "shipped": is_shipped(folder),
             "fingerprint": model_fingerprint(folder, saved),
-            "text_encoder": encoder or f"{MINILM_NAME} (offline default)", "max_text_tokens": cascade["max_text_length"],
+            "text_encoder": encoder or f"{MINILM_NAME} (offline default)",
+            "max_text_tokens": cascade["max_text_length"],
             "channels": cascade.get("channels", 3), "stages": stages, "total_params": sum(s["params"] for s in stages),
             "provenance": provenance, "files": sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))}
 
@@ -83,18 +86,19 @@ def format_summary(summary: dict) -> list[str]:
         source = "text" if stage["input"] is None else f"{stage['input']}x{stage['input']}"
         s, d = stage["sampling"], stage["diffusion"]
         crop = f", trained on {stage['crop_size']}px crops" if stage["crop_size"] else ""
-        aug = f", aug level {s.get('aug_level')}" if stage["input"] is not None else ""
+        aug = f", aug level {s['aug_level']}" if stage["input"] is not None else ""
         lines += [f"  stage {stage['stage']}: {source} -> {stage['resolution']}x{stage['resolution']}, "
                   f"{stage['network']}, {stage['params']:,} parameters ({stage['weights']}, {stage['weights_mb']} MB "
                   f"{stage['weights_dtype']}){crop}",
-                  f"    diffusion: {d.get('prediction', 'v')}-prediction, {d.get('schedule', 'cosine')} schedule",
-                  f"    sampling defaults: {s.get('sampler')}, {s.get('steps')} steps, guidance {s.get('guidance_scale')}"
-                  f", {s.get('threshold')} thresholding (percentile {s.get('percentile')}){aug}"]
+                  f"    diffusion: {d['prediction']}-prediction, {d['schedule']} schedule",
+                  f"    sampling defaults: {s['sampler']}, {s['steps']} steps, guidance {s['guidance_scale']}, "
+                  f"{s['threshold']} thresholding (percentile {s['percentile']}){aug}"]
     if summary["provenance"] is None:
         lines.append("provenance: none recorded (no provenance.json in the folder)")
     else:
         lines.append("provenance (provenance.json):")
-        items = summary["provenance"].items() if isinstance(summary["provenance"], dict) else [("", summary["provenance"])]
+        provenance = summary["provenance"]
+        items = provenance.items() if isinstance(provenance, dict) else [("value", provenance)]
         lines += [f"  {key}: {json.dumps(value) if not isinstance(value, str) else value}" for key, value in items]
     if "README.md" in summary["files"]:
         lines.append(f"readme: {Path(summary['model']) / 'README.md'}")

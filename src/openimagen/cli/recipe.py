@@ -19,7 +19,8 @@ class Recipe:
     prompts: list[str]
     num_images: int                  # per prompt; outputs are prompt-major
     seed: int
-    settings: dict[int, dict]        # stage (1-based) -> sampler, steps, guidance_scale, threshold, percentile, aug_level
+    settings: dict[int, dict]        # stage (1-based) -> sampler, steps, guidance_scale, threshold, percentile,
+                                     # aug_level (fully resolved: independent of the model's defaults)
     stop_at_stage: int
     max_batch_size: int              # images sampled together; part of the recipe (each chunk has its own generator)
     threads: int                     # torch intra-op threads; kept so a re-run uses the same CPU kernels

@@ -108,6 +108,8 @@ def recipe_from_png(ctx: click.Context, png: str, prompts, model: str | None) ->
     if prompts or given:
         what = "PROMPT arguments" if prompts else " ".join(given)
         raise UserError(f"--from-png re-runs the recipe stored in {png}; drop {what} (or sample anew without it)")
+    if not Path(png).is_file():
+        raise UserError(f"--from-png {png}: no such file")
     try:
         record = read_record(png)
         recipe = Recipe.from_dict(record["recipe"])
@@ -131,7 +133,7 @@ def sample_record(recipe: Recipe, folder: Path, fingerprint: str, image: int | s
 
 @click.command(epilog=EXAMPLES)
 @click.argument("prompts", nargs=-1, metavar="[PROMPT]...")
-@click.option("-o", "--output", default="sample.png", show_default=True, type=click.Path(dir_okay=False),
+@click.option("-o", "--output", default="sample.png", show_default=True,
               help="PNG to write; with several images out-000.png, out-001.png, ... (or one grid with --grid).")
 @click.option("--model", default=None, metavar="DIR",
               help="Saved cascade folder (Cascade.save_pretrained). Default: the model shipped with openimagen.")
@@ -151,7 +153,7 @@ def sample_record(recipe: Recipe, folder: Path, fingerprint: str, image: int | s
 @click.option("--grid", is_flag=True, help="Write one PNG: a row per prompt, a column per image.")
 @click.option("--batch-size", type=int, default=None, help="Images sampled at once.  [default: 16]")
 @click.option("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice).")
-@click.option("--from-png", "from_png", type=click.Path(exists=True, dir_okay=False), default=None,
+@click.option("--from-png", "from_png", metavar="PNG", default=None,
               help="Re-run the recipe stored in a PNG written by this command (same pixels with the same model).")
 @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
 @click.pass_context
