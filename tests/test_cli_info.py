@@ -32,7 +32,7 @@ def test_stages_resolutions_and_parameter_counts_match_the_loaded_networks(model
     assert all(s["text_dim"] == MINILM_DIM and s["weights_dtype"] == "F32" for s in summary["stages"])
     for stage, config in zip(summary["stages"], cascade.config.stages):
         assert stage["sampling"] == config.sampling_defaults()
-    assert summary["provenance"] is None and not summary["shipped"]
+    assert summary["provenance"] == {} and not summary["shipped"]
 
 
 def test_text_output_names_every_stage_with_its_parameters_and_defaults(model):
@@ -42,7 +42,7 @@ def test_text_output_names_every_stage_with_its_parameters_and_defaults(model):
     assert f"stage 1: text -> 8x8, tiny-test-base, {counts[0]:,} parameters" in result.stdout
     assert f"stage 2: 8x8 -> 16x16, tiny-test-sr, {counts[1]:,} parameters" in result.stdout
     assert "sampling defaults: dpmpp_2m, 2 steps, guidance 5.0" in result.stdout
-    assert f"at most {MAX_TOKENS} tokens per prompt" in result.stdout
+    assert f"at most {MAX_TOKENS} tokens per prompt" in result.stdout and "provenance: none recorded" in result.stdout
 
 
 def test_provenance_json_and_readme_are_shown(model, tmp_path):
@@ -50,10 +50,13 @@ def test_provenance_json_and_readme_are_shown(model, tmp_path):
     provenance = {"command": "openimagen train configs/shapes.toml", "steps": {"1": 1200, "2": 800},
                   "wall_time_hours": 2.9}
     (folder / "provenance.json").write_text(json.dumps(provenance))
+    (folder / "metrics.json").write_text(json.dumps({"alignment": 0.93}))
     (folder / "README.md").write_text("# shapes cascade\n")
-    assert info_json("--model", folder)["provenance"] == provenance
+    assert info_json("--model", folder)["provenance"] == {"provenance.json": provenance,
+                                                          "metrics.json": {"alignment": 0.93}}
     text = cli("info", "--model", folder).stdout
     assert "command: openimagen train configs/shapes.toml" in text and '"2": 800' in text
+    assert "provenance (metrics.json):\n  alignment: 0.93" in text
     assert f"readme: {folder.resolve() / 'README.md'}" in text
 
 

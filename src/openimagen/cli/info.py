@@ -1,5 +1,6 @@
 """`openimagen info`: what a saved cascade is (stages, sizes, parameters, text encoder, sampling defaults,
-provenance) from its folder alone: config.json, safetensors headers and an optional provenance.json / README.md."""
+provenance) from its folder alone: config.json, the safetensors headers, and provenance.json / metrics.json /
+README.md when the folder has them (save_pretrained writes none of these; whoever trains the model may)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import click
 from openimagen.cli import UserError
 from openimagen.cli.model_folder import is_shipped, model_fingerprint, read_saved_config, resolve_model
 
-PROVENANCE_FILES = ("provenance.json", "README.md")
+PROVENANCE_FILES = ("provenance.json", "metrics.json")   # JSON records of how the model was made / scores
 
 EXAMPLES = """
 \b
@@ -59,12 +60,13 @@ def model_summary(folder: Path) -> dict:
             lowres = stage["resolution"]
     except (OSError, KeyError, ValueError, TypeError) as error:
         raise UserError(f"--model {folder}: stage {len(stages) + 1} is unreadable ({error})") from error
-    provenance = None
-    if (folder / "provenance.json").is_file():
-        try:
-            provenance = json.loads((folder / "provenance.json").read_text())
-        except (OSError, json.JSONDecodeError) as error:
-            raise UserError(f"{folder / 'provenance.json'}: not valid JSON ({error})") from error
+    provenance = {}
+    for name in PROVENANCE_FILES:
+        if (folder / name).is_file():
+            try:
+                provenance[name] = json.loads((folder / name).read_text())
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+                raise UserError(f"{folder / name}: not valid JSON ({error})") from error
     encoder = cascade.get("text_encoder")
     return {"model": str(folder.resolve()), "shipped": is_shipped(folder),
             "fingerprint": model_fingerprint(folder, saved),
@@ -93,13 +95,12 @@ def format_summary(summary: dict) -> list[str]:
                   f"    diffusion: {d['prediction']}-prediction, {d['schedule']} schedule",
                   f"    sampling defaults: {s['sampler']}, {s['steps']} steps, guidance {s['guidance_scale']}, "
                   f"{s['threshold']} thresholding (percentile {s['percentile']}){aug}"]
-    if summary["provenance"] is None:
-        lines.append("provenance: none recorded (no provenance.json in the folder)")
-    else:
-        lines.append("provenance (provenance.json):")
-        provenance = summary["provenance"]
-        items = provenance.items() if isinstance(provenance, dict) else [("value", provenance)]
-        lines += [f"  {key}: {json.dumps(value) if not isinstance(value, str) else value}" for key, value in items]
+    if not summary["provenance"]:
+        lines.append(f"provenance: none recorded (no {' / '.join(PROVENANCE_FILES)} in the folder)")
+    for name, record in summary["provenance"].items():
+        lines.append(f"provenance ({name}):")
+        items = record.items() if isinstance(record, dict) else [("value", record)]
+        lines += [f"  {key}: {value if isinstance(value, str) else json.dumps(value)}" for key, value in items]
     if "README.md" in summary["files"]:
         lines.append(f"readme: {Path(summary['model']) / 'README.md'}")
     return lines
@@ -112,7 +113,7 @@ def format_summary(summary: dict) -> list[str]:
 @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
 def info(model: str | None, as_json: bool, debug: bool) -> None:
     """Describe a saved cascade: stages, resolutions, parameter counts, text encoder, maximum prompt tokens,
-    per-stage sampling defaults and training provenance (from provenance.json in the model folder, if present).
+    per-stage sampling defaults and training provenance (provenance.json / metrics.json in the folder, if present).
 
     Reads config.json and the safetensors headers only; no weights are loaded and no text encoder runs.
     """
