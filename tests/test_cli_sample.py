@@ -144,3 +144,10 @@ def test_debug_shows_the_underlying_error(tmp_path):
 def test_help_has_examples():
     result = cli("sample", "--help")
     assert result.exit_code == 0 and "Examples:" in result.output and "--from-png" in result.output
+
+
+@pytest.mark.skipif(not (model_folder.SHIPPED_MODEL / "config.json").is_file(), reason="no shipped model in this build")
+def test_the_shipped_model_loads_and_samples_a_64px_image(tmp_path):
+    result = cli("sample", "a red circle above a blue square", "--steps", 2, "--threads", 1, "-o", tmp_path / "s.png")
+    assert result.exit_code == 0, result.output
+    assert Image.open(tmp_path / "s.png").size == (64, 64) and read_record(tmp_path / "s.png")["shipped_model"]
