@@ -1,6 +1,7 @@
 """`openimagen sample` end to end on a tiny saved cascade (8 -> 16 px, 2 steps, the real MiniLM encoder)."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -109,7 +110,9 @@ def test_default_model_is_the_shipped_folder_with_a_clear_error_while_it_is_miss
     (["--model", "{model}", "a", "--stop-at-stage", "3"], "--stop-at-stage 3: the model has stages 1..2"),
     (["--model", "{model}", "a", "-o", "{tmp}/no/dir/x.png"], "does not exist"),
     (["--model", "{model}", "a", "-o", "{tmp}/x.jpg"], "must be a .png file"),
-    (["--model", "{model}", "a", "-o", "{tmp}/folder.png"], "cannot write there"),
+    (["--model", "{model}", "a", "-o", "{tmp}/folder.png"], "is a folder; give a file name"),
+    pytest.param(["--model", "{model}", "a", "-o", "/proc/out.png"], "-o /proc/out.png: cannot write to /proc",
+                 marks=pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs Linux /proc (unwritable)")),
     (["--model", "{model}", "--from-png", "{tmp}/missing.png"], "--from-png {tmp}/missing.png: no such file"),
     (["--model", "{model}", "a red circle above a blue square"], "is 9 tokens long, but the model's text encoder "
                                                                   "reads at most 8"),

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -45,8 +45,13 @@ def check_output(out: Path) -> None:
     folder = out.parent
     if not folder.is_dir():
         raise UserError(f"-o {out}: the folder {folder} does not exist (or is not a folder); create it first")
-    if out.is_dir() or not os.access(folder, os.W_OK):
-        raise UserError(f"-o {out}: cannot write there (a folder, or no write permission); choose another path")
+    if out.is_dir():
+        raise UserError(f"-o {out} is a folder; give a file name such as {out / 'sample.png'}")
+    try:                                  # probe before sampling: permissions, read-only file systems, root or not
+        tempfile.TemporaryFile(dir=folder, prefix=".openimagen-probe-").close()
+    except OSError as error:
+        raise UserError(f"-o {out}: cannot write to {folder} ({error.strerror or error}); "
+                        "choose another path") from error
 
 
 def check_numbers(num_images, steps, guidance, aug_level, threads, batch_size) -> None:
