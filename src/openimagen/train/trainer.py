@@ -42,7 +42,15 @@ def make_accelerator(mixed_precision: str = "no") -> Accelerator:
     if mixed_precision != "no" and not accelerator.native_amp:
         logger.warning(f"mixed_precision={mixed_precision!r} is not available on {accelerator.device}; training in "
                        "fp32 (on CPU use 'bf16')")
+    elif mixed_precision == "bf16" and accelerator.device.type == "cpu" and not cpu_has_fast_bf16():
+        logger.warning(f"mixed_precision='bf16' on a CPU without native bf16 ({torch.backends.cpu.get_cpu_capability()}"
+                       "): convolutions run many times slower than fp32 here; set train.mixed_precision = 'no'")
     return accelerator
+
+
+def cpu_has_fast_bf16() -> bool:
+    """bf16 matmuls/convolutions are fast on CPUs with AVX-512 (bf16) or AMX; on AVX2 they are emulated."""
+    return torch.backends.cpu.get_cpu_capability().startswith(("AVX512", "AMX"))
 
 
 class TrainingDiverged(RuntimeError):
