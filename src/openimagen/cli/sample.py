@@ -118,7 +118,7 @@ def recipe_from_png(ctx: click.Context, png: str, prompts, model: str | None) ->
     try:
         record = read_record(png)
         recipe = Recipe.from_dict(record["recipe"])
-    except (OSError, ValueError, KeyError, TypeError) as error:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:     # a damaged or foreign record
         raise UserError(f"--from-png {png}: {error}") from error
     image, total = record.get("image"), len(recipe.prompts) * recipe.num_images
     if image != "grid" and not (isinstance(image, int) and 0 <= image < total):
