@@ -78,3 +78,17 @@ def test_save_and_load_round_trip_gives_identical_samples_without_pickle(cascade
 def test_loading_a_folder_without_config_names_it(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a saved cascade"):
         Cascade.from_pretrained(tmp_path)
+
+
+def test_float16_storage_halves_the_files_and_samples_in_float32(cascade, tmp_path):
+    cascade.save_pretrained(tmp_path / "fp32")
+    cascade.save_pretrained(tmp_path / "fp16", dtype=torch.float16)
+    size = lambda name: (tmp_path / name / "stage-1.safetensors").stat().st_size  # noqa: E731
+    assert size("fp16") < 0.6 * size("fp32")
+    loaded = Cascade.from_pretrained(tmp_path / "fp16", embedder=TextEmbedder(encoder=WordEncoder()))
+    weight = loaded.networks[0].state_dict()["input_conv.weight"]
+    assert weight.dtype == torch.float32
+    assert torch.equal(weight, cascade.networks[0].state_dict()["input_conv.weight"].half().float())
+    a = arrays(cascade(["red circle"], seed=5, progress=False))[0].astype(float)
+    b = arrays(loaded(["red circle"], seed=5, progress=False))[0].astype(float)
+    assert np.abs(a - b).mean() < 2.0          # fp16 rounding of the weights moves pixels by ~1/255 at most

@@ -47,10 +47,12 @@ class Cascade:
         self.networks = [n.to(device) for n in self.networks]
         return self
 
-    def save_pretrained(self, directory: str, raw_networks: list[nn.Module] | None = None) -> None:
+    def save_pretrained(self, directory: str, raw_networks: list[nn.Module] | None = None,
+                        dtype: torch.dtype | None = None) -> None:
+        """`dtype=torch.float16` halves the files (weights are computed with in fp32 after loading)."""
         from openimagen.cascade.pretrained import save_cascade
 
-        save_cascade(self, directory, raw_networks)
+        save_cascade(self, directory, raw_networks, dtype)
 
     @classmethod
     def from_pretrained(cls, directory: str, weights: str = "ema", embedder: TextEmbedder | None = None,

@@ -21,13 +21,16 @@ __all__ = ["save_cascade", "load_cascade", "FORMAT"]
 FORMAT, VERSION = "openimagen-cascade", 1
 
 
-def _tensors(network: nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().cpu().contiguous().clone() for k, v in network.state_dict().items()}
+def _tensors(network: nn.Module, dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
+    return {k: (v.to(dtype) if dtype is not None and v.is_floating_point() else v).detach().cpu().contiguous().clone()
+            for k, v in network.state_dict().items()}
 
 
-def save_cascade(cascade, directory: str | Path, raw_networks: list[nn.Module] | None = None) -> Path:
+def save_cascade(cascade, directory: str | Path, raw_networks: list[nn.Module] | None = None,
+                 dtype: torch.dtype | None = None) -> Path:
     """Write the cascade to `directory` atomically (temp dir + rename): stage-N.safetensors holds the weights the
-    cascade samples with (EMA after training), stage-N.raw.safetensors the raw ones if given."""
+    cascade samples with (EMA after training), stage-N.raw.safetensors the raw ones if given; floating-point
+    tensors are stored as `dtype` if given (e.g. float16 for a shipped model)."""
     directory = Path(directory)
     if raw_networks is not None and len(raw_networks) != len(cascade.networks):
         raise ValueError(f"raw_networks: need {len(cascade.networks)} networks, got {len(raw_networks)}")
@@ -37,10 +40,10 @@ def save_cascade(cascade, directory: str | Path, raw_networks: list[nn.Module] |
     stages = []
     for number, network in enumerate(cascade.networks, start=1):
         record = {"weights": f"stage-{number}.safetensors", "network": config_to_dict(network.config)}
-        save_file(_tensors(network), str(tmp / record["weights"]))
+        save_file(_tensors(network, dtype), str(tmp / record["weights"]))
         if raw_networks is not None:
             record["raw_weights"] = f"stage-{number}.raw.safetensors"
-            save_file(_tensors(raw_networks[number - 1]), str(tmp / record["raw_weights"]))
+            save_file(_tensors(raw_networks[number - 1], dtype), str(tmp / record["raw_weights"]))
         stages.append(record)
     config = {"format": FORMAT, "version": VERSION, "cascade": to_dict(cascade.config),
               "text_encoder": cascade.config.text_encoder, "stages": stages}
@@ -77,7 +80,9 @@ def load_cascade(directory: str | Path, weights: str = "ema", embedder=None, dev
         with torch.device("meta"):
             network = build_network(config_from_dict(record["network"]))
         tensors = load_file(str(directory / record[key]), device=str(device))
-        # clone: memory-mapped file tensors make every forward slow
-        network.load_state_dict({k: v.clone() for k, v in tensors.items()}, assign=True)
+        # clone: memory-mapped file tensors make every forward slow; fp16-stored weights compute in fp32
+        network.load_state_dict({k: v.to(torch.float32, copy=True) if v.is_floating_point() else v.clone()
+                                 for k, v in tensors.items()},
+                                assign=True)
         networks.append(network)
     return Cascade(from_dict(CascadeConfig, saved["cascade"]), networks, embedder)
