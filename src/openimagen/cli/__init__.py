@@ -39,12 +39,14 @@ def run() -> None:
 
 
 # Subcommands register themselves below, one import per module (keep this list sorted).
+from openimagen.cli.bench import bench  # noqa: E402
 from openimagen.cli.demo import demo  # noqa: E402
 from openimagen.cli.encode import encode  # noqa: E402
 from openimagen.cli.info import info  # noqa: E402
 from openimagen.cli.sample import sample  # noqa: E402
 from openimagen.cli.train import train  # noqa: E402
 
+main.add_command(bench)
 main.add_command(demo)
 main.add_command(encode)
 main.add_command(info)

@@ -1,0 +1,68 @@
+import json
+
+import numpy as np
+import torch
+from PIL import Image
+
+from cascade_helpers import tiny_cascade_config
+from cli_helpers import MINILM_DIM, assert_one_line_error, cli
+from openimagen.cascade import Cascade
+from openimagen.data.shapes import CATEGORIES
+from openimagen.data.shapes.world import load_split
+from openimagen.eval.bench import noise_generator, render_generator, run_bench
+
+
+def two_per_category():
+    specs = load_split("eval")
+    return [s for c in CATEGORIES for s in [x for x in specs if x.category == c][::15]]
+
+
+def test_the_renderer_scores_about_everything_and_noise_nothing():
+    specs = two_per_category()
+    truth = run_bench(specs, render_generator(64), images_per_prompt=2, fd=False, progress=False)
+    noise = run_bench(specs, noise_generator(64), images_per_prompt=2, fd=False, progress=False)
+    assert truth.metrics["alignment"] >= 0.95 and noise.metrics["alignment"] <= 0.05
+    assert set(truth.metrics["categories"]) == set(CATEGORIES)
+    assert truth.metrics["images"] == noise.metrics["images"] == 2 * len(specs)
+    assert noise.metrics["requirements"]["color"]["accuracy"] < truth.metrics["requirements"]["color"]["accuracy"]
+
+
+def test_cli_writes_every_output_and_rejudging_its_images_gives_the_same_numbers(tmp_path):
+    out = tmp_path / "truth"
+    result = cli("bench", "--split", "eval", "--limit", "6", "--images-per-prompt", "2", "--generator", "render",
+                 "--size", "32", "--out", out)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["images"] == 12 and metrics["resolution"] == 32
+    assert metrics["fd_shapes"]["fd"] >= 0 and metrics["fd_shapes"]["floor"] >= 0
+    rows = [json.loads(line) for line in (out / "prompts.jsonl").read_text().splitlines()]
+    assert [row["prompt"] for row in rows] == [s.prompt for s in load_split("eval")[:6]]
+    assert Image.open(out / "grid.png").size[0] > 2 * 32
+    assert "Per category" in (out / "report.html").read_text()
+    again = cli("bench", "--split", "eval", "--limit", "6", "--images-per-prompt", "2", "--images", out / "images",
+                "--out", tmp_path / "again", "--no-fd")
+    assert again.exit_code == 0, again.output
+    assert json.loads((tmp_path / "again" / "metrics.json").read_text())["passed"] == metrics["passed"]
+
+
+def test_cli_benchmarks_a_saved_model_on_two_prompts(tmp_path):
+    config = tiny_cascade_config()
+    config.max_text_length = 32
+    torch.manual_seed(0)
+    Cascade.from_config(config, MINILM_DIM).save_pretrained(str(tmp_path / "model"))
+    result = cli("bench", "--model", tmp_path / "model", "--split", "heldout", "--limit", "2", "--images-per-prompt",
+                 "2", "--no-fd", "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    images = sorted((tmp_path / "out" / "images").iterdir())
+    assert [p.name for p in images] == ["0000-0.png", "0000-1.png", "0001-0.png", "0001-1.png"]
+    assert np.asarray(Image.open(images[0])).shape == (16, 16, 3)
+
+
+def test_a_bad_prompts_line_is_one_error_naming_the_line_and_field(tmp_path):
+    path = tmp_path / "p.jsonl"
+    good = {"prompt": "a red circle", "category": "colors", "objects": [{"shape": "circle", "color": "red"}]}
+    bad = {"prompt": "a red blob", "category": "colors", "objects": [{"shape": "blob", "color": "red"}]}
+    path.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
+    result = cli("bench", "--prompts", path, "--generator", "render", "--out", tmp_path / "out")
+    assert_one_line_error(result, "line 2: field 'objects[0]'.shape")
+    assert_one_line_error(cli("bench", "--generator", "render"), "exactly one of --prompts")
