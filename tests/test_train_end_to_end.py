@@ -4,6 +4,7 @@ bad files skipped and reported; an SR stage trained from WebDataset shards."""
 import json
 
 import numpy as np
+import torch
 from click.testing import CliRunner
 
 from openimagen.cascade import Cascade, TextEmbedder
@@ -96,3 +97,23 @@ def test_an_sr_stage_trains_from_webdataset_shards_and_resumes_its_data_position
     assert (first.step, resumed.step) == (2, 3)
     state = json.loads((resumed.checkpoint / "state.json").read_text())
     assert state["data"]["taken"] == 12 and state["extra"]["stage"] == 2   # 3 steps x 4 samples, 6 per epoch
+
+
+def test_export_picks_a_chosen_checkpoint_and_stores_float16(tmp_path):
+    write_folder(str(tmp_path / "data"), 6, size=(20, 16))
+    config = tmp_path / "tiny.toml"
+    config.write_text(CONFIG.format(out=tmp_path / "run", data=tmp_path / "data"))
+    assert CliRunner().invoke(main, ["train", str(config), "--set", "train.sample_every=0"]).exit_code == 0
+    first = tmp_path / "run/stage-1/checkpoints/step-00000003"
+    result = CliRunner().invoke(main, ["export", str(config), "--checkpoint", f"1={first}", "--fp16", "--no-raw",
+                                       "--out", str(tmp_path / "small")])
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in (tmp_path / "small").iterdir())
+    assert names == ["config.json", "stage-1.safetensors", "stage-2.safetensors"]
+    from safetensors.torch import load_file
+    exported = load_file(str(tmp_path / "small" / "stage-1.safetensors"))
+    ema = load_file(str(first / "ema.safetensors"))
+    assert all(exported[k].dtype == torch.float16 and torch.equal(exported[k], ema[k].half()) for k in ema
+               if ema[k].is_floating_point())
+    bad = CliRunner().invoke(main, ["export", str(config), "--checkpoint", "one=x"])
+    assert bad.exit_code == 2 and "expected STAGE=DIR" in bad.output

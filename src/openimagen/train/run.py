@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
 from accelerate import Accelerator
 from safetensors.torch import load_file
 
@@ -23,23 +24,26 @@ def missing_stages(config: ExperimentConfig) -> list[int]:
 
 
 def export_cascade(config: ExperimentConfig, directory: str | Path | None = None,
-                   embedder: TextEmbedder | None = None) -> Path:
-    """Assemble every stage's latest checkpoint (EMA weights, raw kept too) into `Cascade.save_pretrained`
-    at `directory` (default `output_dir/cascade`)."""
-    missing = missing_stages(config)
+                   embedder: TextEmbedder | None = None, checkpoints: dict[int, str | Path] | None = None,
+                   dtype: torch.dtype | None = None, raw: bool = True) -> Path:
+    """Assemble every stage's latest checkpoint (or `checkpoints[stage]`; EMA weights, raw kept too unless
+    `raw=False`) into `Cascade.save_pretrained` at `directory` (default `output_dir/cascade`), stored as `dtype`."""
+    checkpoints = {n: Path(c) for n, c in (checkpoints or {}).items()}
+    missing = [n for n in missing_stages(config) if n not in checkpoints]
     if missing:
         raise FileNotFoundError(f"cannot export the cascade: stage(s) {missing} have no checkpoint in "
                                 f"{config.train.output_dir}; train them first (openimagen train CONFIG --stage N)")
     embedder = embedder or make_embedder(config)
-    ema, raw = [], []
+    ema, raws = [], []
     for number, stage in enumerate(config.cascade.stages, start=1):
-        checkpoint = latest_checkpoint(stage_dir(config, number) / "checkpoints")
-        for weights, networks in (("ema", ema), ("model", raw)):
+        checkpoint = checkpoints.get(number) or latest_checkpoint(stage_dir(config, number) / "checkpoints")
+        for weights, networks in (("ema", ema), ("model", raws))[:2 if raw else 1]:
             network = build_stage_network(stage, embedder.dim, number > 1, config.cascade.channels)
             network.load_state_dict(load_file(str(checkpoint / f"{weights}.safetensors")))
             networks.append(network)
     directory = Path(directory or Path(config.train.output_dir) / "cascade")
-    Cascade(config.cascade, ema, embedder).save_pretrained(str(directory), raw_networks=raw)
+    Cascade(config.cascade, ema, embedder).save_pretrained(str(directory), raw_networks=raws if raw else None,
+                                                           dtype=dtype)
     return directory
 
 
