@@ -22,7 +22,9 @@ from openimagen.data.shapes.vocab import FILL, OBJECT_SIDE, PALETTE
 
 _INK_SCALE = 0.9          # 1 - darkest channel of a palette colour, roughly (so pure colour -> ink ~1)
 _MASK_THRESHOLD = 0.5     # half coverage: the object's edge
-_NOISE_FLOOR = 0.12       # ink below this is treated as background when taking moments
+_NOISE_FLOOR = 0.12       # coverage below this is treated as background when taking moments ...
+_NOISE_SIGMAS = 3.0       # ... or below this many background noise deviations,
+_MAX_FLOOR = 0.6          # but never above this
 _RIM = 2                  # pixels around a component taken in as its anti-aliased / blurred rim
 _MIN_AREA = 0.35          # components smaller than this fraction of a small triangle are noise
 _TRIANGLE_SKEW = -0.25    # y-skewness below this: triangle
@@ -108,11 +110,14 @@ def _triangle_centroid_offset(weights: np.ndarray, cy: float) -> float:
     return float(np.sqrt(variance / 2))
 
 
-def _coverage(rgb: np.ndarray, color: str) -> np.ndarray:
-    """Per-pixel coverage by an object of `color` on white, from luminance (which JPEG keeps at full resolution
-    where it halves and coarsely quantises chroma), with the background noise floor removed."""
-    alpha = (1 - rgb @ _LUMA) / (1 - _PALETTE_LUMA[color])
-    return np.clip((alpha - _NOISE_FLOOR) / (1 - _NOISE_FLOOR), 0, 1)
+def _coverage(rgb: np.ndarray, color: str, white: float, noise: float) -> np.ndarray:
+    """Per-pixel coverage by an object of `color` on a background of luminance `white`, from luminance (which JPEG
+    keeps at full resolution where it halves and coarsely quantises chroma). Coverage below a floor of
+    `_NOISE_SIGMAS` background noise deviations is background: noise in the rim would dilute the shape moments."""
+    contrast = white - _PALETTE_LUMA[color]
+    alpha = (white - rgb @ _LUMA) / contrast
+    floor = min(max(_NOISE_FLOOR, _NOISE_SIGMAS * noise / contrast), _MAX_FLOOR)
+    return np.clip((alpha - floor) / (1 - floor), 0, 1)
 
 
 def detect(image: Image.Image | np.ndarray) -> list[Detected]:
@@ -128,6 +133,10 @@ def detect(image: Image.Image | np.ndarray) -> list[Detected]:
     # Every pixel within the rim width belongs to its nearest component (the rims of close neighbours split).
     distance, (iy, ix) = ndimage.distance_transform_edt(labels == 0, return_indices=True)
     owner = np.where(distance <= _RIM, labels[iy, ix], 0)
+    # Background level and noise (robust: median, MAD) from the luminance of pixels away from every object.
+    background = (rgb @ _LUMA)[distance > _RIM + 1]
+    white = float(np.median(background)) if background.size else 1.0
+    noise = 1.4826 * float(np.median(np.abs(background - white))) if background.size else 0.0
     found = []
     for index, box in enumerate(ndimage.find_objects(labels), start=1):
         own = labels[box] == index
@@ -141,7 +150,7 @@ def detect(image: Image.Image | np.ndarray) -> list[Detected]:
         crop_ink = ink[y0:y1, x0:x1] * (crop_labels == index)
         core = crop_ink >= 0.85 * crop_ink.max()
         color = nearest_color(rgb[y0:y1, x0:x1][core].mean(axis=0))
-        weights = _coverage(rgb[y0:y1, x0:x1], color) * region
+        weights = _coverage(rgb[y0:y1, x0:x1], color, white, noise) * region
         cy, cx, skew, isotropy = _moment_features(weights)
         shape = "triangle" if skew < _TRIANGLE_SKEW else ("square" if isotropy < _SQUARE_ISOTROPY else "circle")
         if shape == "triangle":   # report the bounding-box centre, as the layout places objects

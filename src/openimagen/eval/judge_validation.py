@@ -1,7 +1,8 @@
 """Validating the judge (issue 6): accuracy on fresh renders, on degraded renders, rejection of mutated scenes, speed.
 
 - accuracy: the judge passes a render of the spec itself (clean, and under each degradation separately: Gaussian
-  blur sigma 0.7 px, Gaussian noise std 0.05, JPEG quality 50, a 1-px shift) -- generated images are blurry/noisy;
+  blur sigma 0.7 px, Gaussian noise std 0.05, JPEG quality 50, a 1-px shift; and blur, noise and JPEG together)
+  -- generated images are blurry and noisy;
 - rejection: the judge fails a render of a *mutated* spec (one color, shape, count or relation changed).
 Used at full size by scripts/validate_judge.py (results in docs/judge.md) and at reduced size by the tests.
 """
@@ -44,8 +45,13 @@ def _shift(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return ndimage.shift(x, (dy, dx, 0), order=0, mode="constant", cval=1.0)
 
 
+def _combined(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return _jpeg(_noise(_blur(x, rng), rng), rng)
+
+
+# The issue's four, each on its own, and (beyond the issue's bars) the three image-quality ones at once.
 DEGRADATIONS: dict[str, Callable[[np.ndarray, np.random.Generator], np.ndarray]] = {
-    "blur": _blur, "noise": _noise, "jpeg": _jpeg, "shift": _shift}
+    "blur": _blur, "noise": _noise, "jpeg": _jpeg, "shift": _shift, "blur+noise+jpeg": _combined}
 
 
 def degrade(image: Image.Image | np.ndarray, kind: str, rng: np.random.Generator) -> np.ndarray:
