@@ -13,13 +13,14 @@ from typing import Any, Sequence
 from PIL import Image
 
 
-def grid_image(images: Sequence[Image.Image], columns: int, max_rows: int | None = None, pad: int = 2) -> Image.Image:
-    """Images in rows of `columns` (one row per prompt), white padding between them."""
+def grid_image(images: Sequence[Image.Image], columns: int, max_rows: int | None = None, pad: int = 2,
+               background: tuple[int, int, int] = (190, 190, 190)) -> Image.Image:
+    """Images in rows of `columns` (one row per prompt), grey lines between them (white scenes stay apart)."""
     rows = -(-len(images) // columns)
     if max_rows is not None:
         rows = min(rows, max_rows)
     width, height = images[0].size
-    grid = Image.new("RGB", (columns * (width + pad) + pad, rows * (height + pad) + pad), (255, 255, 255))
+    grid = Image.new("RGB", (columns * (width + pad) + pad, rows * (height + pad) + pad), background)
     for index, image in enumerate(images[:rows * columns]):
         row, column = divmod(index, columns)
         grid.paste(image.convert("RGB"), (pad + column * (width + pad), pad + row * (height + pad)))

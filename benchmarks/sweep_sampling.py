@@ -1,0 +1,77 @@
+"""Choose a cascade's sampling defaults by measurement: judge alignment on a shapes-world split for a grid of settings.
+
+    OMP_NUM_THREADS=1 python benchmarks/sweep_sampling.py --model runs/shapes-cascade/cascade \
+        --stage 1 --guidance 1 3 5 8 --steps 15 25 --per-category 10 --images 2 --out docs/sampling-sweep.md
+
+Each setting is one `openimagen.eval.bench.run_bench` on the first `--per-category` prompts of every category of the
+split; the table (alignment overall and per category, and seconds) is printed and written as Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from openimagen.cascade import Cascade
+from openimagen.data.shapes import CATEGORIES
+from openimagen.data.shapes.world import load_split
+from openimagen.eval.bench import cascade_generator, run_bench
+
+
+def subset(split: str, per_category: int):
+    specs = load_split(split)
+    return [s for c in CATEGORIES for s in [x for x in specs if x.category == c][:per_category]]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--split", default="eval")
+    parser.add_argument("--stage", type=int, default=None, help="stop at this stage (default: the last)")
+    parser.add_argument("--guidance", type=float, nargs="+", default=[None])
+    parser.add_argument("--steps", type=int, nargs="+", default=[None])
+    parser.add_argument("--sampler", nargs="+", default=[None])
+    parser.add_argument("--threshold", nargs="+", default=[None])
+    parser.add_argument("--aug-level", type=float, nargs="+", default=[None])
+    parser.add_argument("--per-category", type=int, default=10)
+    parser.add_argument("--images", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", default=None, help="Markdown file for the table (a .json beside it keeps the rows)")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    cascade = Cascade.from_pretrained(args.model)
+    specs = subset(args.split, args.per_category)
+    rows = []
+    grid = itertools.product(args.sampler, args.steps, args.guidance, args.threshold, args.aug_level)
+    for sampler, steps, guidance, threshold, aug_level in grid:
+        settings = {k: v for k, v in dict(sampler=sampler, steps=steps, guidance_scale=guidance, threshold=threshold,
+                                          aug_level=aug_level, stop_at_stage=args.stage).items() if v is not None}
+        start = time.perf_counter()
+        result = run_bench(specs, cascade_generator(cascade, **settings), args.images, fd=False, progress=False)
+        seconds = time.perf_counter() - start
+        row = {"settings": settings, "alignment": result.metrics["alignment"], "seconds": round(seconds, 1),
+               "categories": {c: r["accuracy"] for c, r in result.metrics["categories"].items()}}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    header = "| settings | alignment | " + " | ".join(CATEGORIES) + " | seconds |"
+    lines = [header, "|" + "---|" * (len(CATEGORIES) + 3)]
+    for row in rows:
+        cells = " | ".join(f"{100 * row['categories'].get(c, float('nan')):.0f}" for c in CATEGORIES)
+        described = ", ".join(f"{k}={v}" for k, v in row["settings"].items())
+        lines.append(f"| {described} | {100 * row['alignment']:.1f} | {cells} | {row['seconds']} |")
+    table = "\n".join(lines)
+    print(table)
+    if args.out:
+        note = (f"Model `{args.model}`, split `{args.split}`, first {args.per_category} prompts per category, "
+                f"{args.images} images per prompt, {args.threads} thread(s). Alignment in %.\n\n")
+        Path(args.out).write_text(note + table + "\n")
+        Path(args.out).with_suffix(".json").write_text(json.dumps(rows, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
