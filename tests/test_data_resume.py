@@ -16,7 +16,6 @@ def _take(dataset, n, num_workers):
 
 def _source(tmp_path, kind):
     if kind == "shapes":
-        pytest.importorskip("openimagen.data.shapes.render", reason="the shapes world is not in this checkout yet")
         return {"type": "shapes", "prompts": write_shapes_prompts(tmp_path / "specs.jsonl")}
     if kind == "folder":
         write_folder(str(tmp_path), 7)

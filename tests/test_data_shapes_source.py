@@ -5,8 +5,6 @@ import torch
 from openimagen.data import build_dataset
 from openimagen.data.synthetic import write_shapes_prompts
 
-pytest.importorskip("openimagen.data.shapes.render", reason="the shapes world is not in this checkout yet")
-
 RED, BLUE = torch.tensor([215, 25, 35]) / 127.5 - 1, torch.tensor([35, 75, 225]) / 127.5 - 1
 
 
@@ -26,8 +24,19 @@ def test_scenes_are_rendered_with_their_prompts_as_captions(tmp_path):
     assert not torch.equal(circles[0], circles[1])                 # a new layout each epoch
 
 
-def test_shapes_without_a_prompts_file_explain_what_to_pass(tmp_path):
-    with pytest.raises(ValueError, match="needs a prompts file"):
-        build_dataset("shapes", 32)
+def test_without_a_prompts_file_the_world_generates_its_training_split():
+    from openimagen.data.shapes.world import split_of
+    dataset = build_dataset({"type": "shapes", "per_category": 2, "seed": 1}, 32, epochs=1)
+    assert len(dataset.specs) == 14 and all(split_of(spec) == "train" for spec in dataset.specs)
+    items = list(dataset)
+    assert sorted(i["caption"] for i in items) == sorted(spec.prompt for spec in dataset.specs)
+    assert items[0]["image"].shape == (3, 32, 32)
+
+
+def test_bad_shapes_options_are_named(tmp_path):
+    with pytest.raises(ValueError, match="not both"):
+        build_dataset({"type": "shapes", "prompts": "p.jsonl", "seed": 3}, 32)
+    with pytest.raises(ValueError, match="per_category must be a positive integer"):
+        build_dataset({"type": "shapes", "per_category": 0}, 32)
     with pytest.raises(ValueError, match=r"unknown option\(s\) \['size'\]"):
         build_dataset({"type": "shapes", "prompts": "p.jsonl", "size": 3}, 32)

@@ -12,6 +12,7 @@ from .indexed import IndexedStream, Sample
 from .preprocess import Preprocess
 
 MIN_RENDER_SIZE = 16                                                 # the renderer's smallest canvas
+DEFAULT_PER_CATEGORY = 1000                                          # bare "shapes": 7000 training prompts
 
 
 class ShapesStream(IndexedStream):
@@ -31,13 +32,23 @@ class ShapesStream(IndexedStream):
 
 def build_shapes_stream(options: dict[str, Any], preprocess: Preprocess, *, shuffle: bool = True,
                         **common) -> ShapesStream:
-    """`{"type": "shapes", "prompts": "specs.jsonl"}` -> a stream of rendered scenes and their prompts."""
-    unknown = set(options) - {"prompts"}
+    """`{"type": "shapes", "prompts": "specs.jsonl"}` -> a stream of rendered scenes and their prompts;
+    without "prompts", the world's own training split: {"type": "shapes", "per_category": 1000, "seed": 0}
+    (the bare string "shapes"), generated deterministically (docs/shapes.md)."""
+    unknown = set(options) - {"prompts", "per_category", "seed"}
     if unknown:
-        raise ValueError(f"data source 'shapes': unknown option(s) {sorted(unknown)}; allowed: ['prompts']")
-    if "prompts" not in options:
-        raise ValueError("data source 'shapes' needs a prompts file of scene specs: "
-                         "'shapes:specs.jsonl' or {'type': 'shapes', 'prompts': 'specs.jsonl'} (format: docs/shapes.md)")
-    from .shapes.spec import load_prompts
-    return ShapesStream(load_prompts(options["prompts"]), preprocess, source=str(options["prompts"]),
-                        shuffle=shuffle, **common)
+        raise ValueError(f"data source 'shapes': unknown option(s) {sorted(unknown)}; "
+                         "allowed: ['per_category', 'prompts', 'seed']")
+    if "prompts" in options:
+        if len(options) > 1:
+            raise ValueError("data source 'shapes': give either 'prompts' (a specs file) or 'per_category'/'seed' "
+                             "(generated training prompts), not both")
+        from .shapes.spec import load_prompts
+        return ShapesStream(load_prompts(options["prompts"]), preprocess, source=str(options["prompts"]),
+                            shuffle=shuffle, **common)
+    from .shapes.world import make_specs
+    per_category, seed = options.get("per_category", DEFAULT_PER_CATEGORY), options.get("seed", 0)
+    if not isinstance(per_category, int) or per_category < 1:
+        raise ValueError(f"data source 'shapes': per_category must be a positive integer, got {per_category!r}")
+    specs = make_specs("train", per_category, seed, unique=False)
+    return ShapesStream(specs, preprocess, source=f"train-split:{per_category}x{seed}", shuffle=shuffle, **common)
