@@ -10,20 +10,30 @@ from __future__ import annotations
 import argparse
 import io
 import time
+from dataclasses import replace
 
 import numpy as np
 import torch
 from PIL import Image, ImageChops, ImageFilter
 
-from openimagen.data.shapes import render
+from openimagen.data.shapes import Placed, draw, layout
 from openimagen.data.shapes.world import sample_spec
 from openimagen.eval.features import ShapesFeatureExtractor
 from openimagen.eval.frechet import extract, feature_statistics, frechet_distance
 
 
-def real_set(count: int, px: int, seed: int, split: str) -> list[Image.Image]:
+def real_scenes(count: int, seed: int, split: str) -> list[list[Placed]]:
+    """Placed objects of `count` random scenes (draw(...) of them is exactly render(spec, px, seed))."""
     rng = np.random.default_rng(seed)
-    return [render(sample_spec(rng, split=split), px, seed=seed * 1_000_003 + k) for k in range(count)]
+    return [layout(sample_spec(rng, split=split), np.random.default_rng(seed * 1_000_003 + k)) for k in range(count)]
+
+
+# Wrong content with clean rendering: what a generator that ignores part of the prompt would produce.
+SCENE_CHANGES = {
+    "every object black": lambda objects: [replace(o, color="black") for o in objects],
+    "every object a circle": lambda objects: [replace(o, shape="circle") for o in objects],
+    "only the first object of each scene": lambda objects: objects[:1],
+}
 
 
 def _jpeg(image: Image.Image, quality: int) -> Image.Image:
@@ -64,7 +74,8 @@ def main() -> None:
     n = max(args.sizes)
     start = time.time()
     for px in (32, 64):
-        a, b = real_set(n, px, 1, args.split), real_set(n, px, 2, args.split)
+        scenes = real_scenes(n, 1, args.split)
+        a, b = [draw(o, px) for o in scenes], [draw(o, px) for o in real_scenes(n, 2, args.split)]
         fa, fb = extract(a, extractor), extract(b, extractor)
         print(f"\n## {px} px (split {args.split})\n\n| images per set | floor: FD(real, real') |\n|---:|---:|")
         for size in args.sizes:
@@ -75,6 +86,9 @@ def main() -> None:
         print(f"| real (the floor) | {frechet_distance(*feature_statistics(fa[:m]), *stats_b):.3f} |")
         for name, degrade in degradations(px, np.random.default_rng(0)).items():
             features = extract([degrade(im) for im in a[:m]], extractor)
+            print(f"| {name} | {frechet_distance(*feature_statistics(features), *stats_b):.3f} |")
+        for name, change in SCENE_CHANGES.items():
+            features = extract([draw(change(o), px) for o in scenes[:m]], extractor)
             print(f"| {name} | {frechet_distance(*feature_statistics(features), *stats_b):.3f} |")
     print(f"\n({time.time() - start:.0f}s)")
 
