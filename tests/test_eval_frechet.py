@@ -114,6 +114,10 @@ def test_real_vs_real_is_far_below_real_vs_noise(renders):
     assert fd_shapes(blurred, real) > 1.5 * floor
     report = fd_shapes_report(noise, specs, extractor=default_extractor())
     assert report.floor < report.fd / 5 and report.num_images == 40 and report.size == 32
+    as_tensor = torch.from_numpy(np.stack([np.asarray(im) for im in noise])).permute(0, 3, 1, 2) / 127.5 - 1
+    assert fd_shapes_report(as_tensor, specs).fd == pytest.approx(report.fd, rel=1e-6)
+    with pytest.raises(ValueError, match="40 images for 40 specs x 2"):
+        fd_shapes_report(noise, specs, images_per_spec=2)
 
 
 def test_missing_weights_error_names_the_path(tmp_path):
@@ -121,4 +125,7 @@ def test_missing_weights_error_names_the_path(tmp_path):
         ShapesFeatureExtractor.load(tmp_path)
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(FileNotFoundError, match=WEIGHTS_FILE):
+        ShapesFeatureExtractor.load(tmp_path)
+    (tmp_path / WEIGHTS_FILE).write_bytes(b"")
+    with pytest.raises(ValueError, match="no 'model' section"):
         ShapesFeatureExtractor.load(tmp_path)

@@ -101,6 +101,8 @@ class ShapesFeatureExtractor:
                 raise FileNotFoundError(f"shapes feature network: {directory / name} is missing; reinstall openimagen "
                                         "or retrain it with `python scripts/train_shapes_features.py`")
         config = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
+        if not isinstance(config, dict) or "model" not in config:
+            raise ValueError(f"{directory / CONFIG_FILE}: no 'model' section; write it with the training script")
         net = ShapesFeatureNet(FeatureNetConfig.from_dict(config["model"]))
         net.load_state_dict({k: v.float() for k, v in load_file(directory / WEIGHTS_FILE).items()})
         return cls(net)
@@ -142,7 +144,7 @@ class FDReport:
         return asdict(self)
 
 
-def fd_shapes_report(generated_images: Sequence[Image.Image], specs: Sequence[Spec], images_per_spec: int = 1,
+def fd_shapes_report(generated_images: Sequence[Image.Image] | torch.Tensor, specs: Sequence[Spec], images_per_spec: int = 1,
                      seed: int = 0, extractor: ShapesFeatureExtractor | None = None) -> FDReport:
     """FD_shapes of images generated for `specs` (spec-major: images_per_spec per spec) and its real-vs-real floor.
 
@@ -151,7 +153,7 @@ def fd_shapes_report(generated_images: Sequence[Image.Image], specs: Sequence[Sp
     if len(generated_images) != len(specs) * images_per_spec:
         raise ValueError(f"generated_images: {len(generated_images)} images for {len(specs)} specs x "
                          f"{images_per_spec} per spec")
-    size = generated_images[0].size[0]
+    size = generated_images.shape[-1] if isinstance(generated_images, torch.Tensor) else generated_images[0].size[0]
     extractor = extractor or default_extractor()
     real = real_renders(specs, size, images_per_spec, seed=2 * seed)
     other = real_renders(specs, size, images_per_spec, seed=2 * seed + 1)
