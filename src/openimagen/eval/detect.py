@@ -27,7 +27,7 @@ _NOISE_SIGMAS = 3.0       # ... or below this many background noise deviations,
 _MAX_FLOOR = 0.6          # but never above this
 _RIM = 2                  # pixels around a component taken in as its anti-aliased / blurred rim
 _MIN_AREA = 0.35          # components smaller than this fraction of a small triangle are noise
-_TRIANGLE_SKEW = -0.25    # y-skewness below this: triangle
+_TRIANGLE_SKEW = -0.20    # y-skewness below this: triangle (clean renders: others >= -0.1, triangles <= -0.33)
 _SQUARE_ISOTROPY = 0.5    # 3 k22 / mean(k40, k04) below this: square
 
 

@@ -132,17 +132,18 @@ class Row:
 
 
 def validate(specs: list[Spec], sizes: tuple[int, ...] = (32, 64), seed: int = 0,
-             on_fail: Callable[[str, int, int, Spec], None] | None = None) -> list[Row]:
+             on_fail: Callable[[str, int, int, Spec], None] | None = None,
+             degradations: tuple[str, ...] = tuple(DEGRADATIONS)) -> list[Row]:
     """Accuracy (clean and each degradation: the judge passes) and rejection (mutations: it fails) per size."""
     rows = []
     for size in sizes:
-        counts = {name: 0 for name in ("clean", *DEGRADATIONS, "mutation", *(f"mutation:{m}" for m in MUTATIONS))}
+        counts = {name: 0 for name in ("clean", *degradations, "mutation", *(f"mutation:{m}" for m in MUTATIONS))}
         totals = dict.fromkeys(counts, 0)
         for index, spec in enumerate(specs):
             rng = np.random.default_rng((seed, size, index))
             image = to_array(render_any(spec, size, seed + index))
             outcomes = {"clean": judge(image, spec).passed}
-            for name in DEGRADATIONS:
+            for name in degradations:
                 outcomes[name] = judge(degrade(image, name, rng), spec).passed
             kind, mutated = mutate(spec, rng)
             rejected = not judge(render_any(mutated, size, seed + index), spec).passed
