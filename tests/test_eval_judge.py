@@ -76,6 +76,17 @@ def test_groups_of_one_shape_and_color_are_told_apart_by_size():
             assert _failures(swapped, size, seed, spec) == ["objects[0].count", "objects[1].count"]
 
 
+def test_a_surplus_is_a_miscount_and_unrelated_objects_are_extras():
+    spec = {"prompt": "a red circle and a green triangle", "category": "colors",
+            "objects": [{"shape": "circle", "color": "red"}, {"shape": "triangle", "color": "green"}], "relations": []}
+    drawn = dict(spec, objects=[{"shape": "circle", "color": "red", "count": 2}, {"shape": "circle", "color": "blue"},
+                                {"shape": "square", "color": "red"}])
+    for size in (32, 64):
+        result = judge(render(drawn, size, seed=0), spec)
+        assert [c.name for c in result.failures] == ["objects[0].count", "objects[1].count", "extra_objects"]
+        assert result.checks[2].found == 2 and len(result.checks[-1].found) == 2
+
+
 def test_blank_and_noise_images_fail_and_the_result_is_json():
     blank = np.ones((64, 64, 3))
     result = judge(blank, SCENE)

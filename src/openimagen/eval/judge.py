@@ -84,7 +84,8 @@ def _explain(group: ObjectGroup, missing: int, leftover: list[Detected]) -> tupl
     """Up to `missing` left-overs that differ from the group in exactly one of shape, color (same size preferred)."""
     candidates = [d for d in leftover if (d.shape == group.shape) != (d.color == group.color)]
     candidates.sort(key=lambda d: group.size is not None and d.size != group.size)
-    return candidates[:missing], [d for d in leftover if d not in candidates[:missing]]
+    taken = candidates[:max(missing, 0)]
+    return taken, [d for d in leftover if all(d is not t for t in taken)]
 
 
 def judge(image: Image.Image | np.ndarray, spec: Spec | dict[str, Any]) -> JudgeResult:
