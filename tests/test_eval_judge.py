@@ -92,8 +92,15 @@ def test_blank_and_noise_images_fail_and_the_result_is_json():
     result = judge(blank, SCENE)
     assert not result.passed and {"objects[0].count", "objects[1].count", "relations[0]"} <= \
         {c.name for c in result.failures}
-    noise = np.random.default_rng(0).random((64, 64, 3))
-    assert not judge(noise, SCENE).passed
+    rng = np.random.default_rng(0)
+    assert not judge(rng.random((64, 64, 3)), SCENE).passed
+    # A canvas-filling square (or a field of noise that reads as one) is no object of the world.
+    square = {"prompt": "a green square", "category": "colors", "objects": [{"shape": "square", "color": "green"}],
+              "relations": []}
+    filled = np.ones((64, 64, 3))
+    filled[4:60, 4:60] = np.array([25, 150, 45]) / 255
+    assert judge(render(square, 64), square).passed and judge(filled, square).failures[0].name == "objects[0].shape"
+    assert not any(judge(rng.random((64, 64, 3)), square).passed for _ in range(20))
     decoded = json.loads(json.dumps(judge(render(SCENE, 64), SCENE).to_dict()))
     assert decoded["passed"] is True and decoded["category"] == "compound" and len(decoded["detected"]) == 5
 

@@ -27,6 +27,7 @@ _NOISE_SIGMAS = 3.0       # ... or below this many background noise deviations,
 _MAX_FLOOR = 0.6          # but never above this
 _RIM = 2                  # pixels around a component taken in as its anti-aliased / blurred rim
 _MIN_AREA = 0.35          # components smaller than this fraction of a small triangle are noise
+_MAX_AREA = 3.0           # a component with more than this many times a large object's area is no object
 _TRIANGLE_SKEW = -0.20    # y-skewness below this: triangle (clean renders: others >= -0.1, triangles <= -0.33)
 _SQUARE_ISOTROPY = 0.5    # 3 k22 / mean(k40, k04) below this: square
 
@@ -35,7 +36,7 @@ _SQUARE_ISOTROPY = 0.5    # 3 k22 / mean(k40, k04) below this: square
 class Detected:
     """One object found in an image (unit coordinates, y down)."""
 
-    shape: str
+    shape: str              # one of SHAPES, or "blob" for a component far larger than any object
     color: str
     size: str
     cx: float
@@ -157,6 +158,8 @@ def detect(image: Image.Image | np.ndarray) -> list[Detected]:
             cy -= _triangle_centroid_offset(weights, cy)
         area = float(weights.sum()) / (height * width)
         size = "large" if area > _SIZE_SPLIT[shape] else "small"
+        if area > _MAX_AREA * FILL[shape] * OBJECT_SIDE["large"] ** 2:
+            shape = "blob"        # far larger than any object (e.g. a field of noise): matches no spec group
         found.append(Detected(shape, color, size, float(x0 + cx + 0.5) / width, float(y0 + cy + 0.5) / height,
                               area, skew, isotropy))
     return found
