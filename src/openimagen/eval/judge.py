@@ -5,6 +5,7 @@ The image is parsed into objects (`detect`), each detection is matched to the sp
 checked with the judge's (looser than the renderer's) margins from `vocab`. A group's missing object that a
 left-over detection explains (same color but another shape, or same shape but another color) is reported as that
 group's `shape` / `color` failure rather than as a miscount plus an extra object, so each error is named once.
+A group with no object at all fails its shape, color and count checks alike.
 
 Checks, always in this order and with these names for a given spec (so per-requirement rates can be averaged):
 `objects[k].shape`, `objects[k].color`, `objects[k].count`, `objects[k].size` (if given),
@@ -98,12 +99,13 @@ def judge(image: Image.Image | np.ndarray, spec: Spec | dict[str, Any]) -> Judge
     for k, group in enumerate(spec.objects):
         name = f"objects[{k}]"
         explained, leftover = _explain(group, group.count - len(matched[k]), leftover)
-        wrong_shape = [d.shape for d in explained if d.shape != group.shape]
-        wrong_color = [d.color for d in explained if d.color != group.color]
         own = matched[k] + explained
         instances.append(own)
-        checks.append(Check(f"{name}.shape", not wrong_shape, group.shape, wrong_shape or group.shape))
-        checks.append(Check(f"{name}.color", not wrong_color, group.color, wrong_color or group.color))
+        for field_name in ("shape", "color"):
+            values = [getattr(d, field_name) for d in own]
+            wanted = getattr(group, field_name)
+            checks.append(Check(f"{name}.{field_name}", bool(own) and all(v == wanted for v in values), wanted,
+                                values))
         checks.append(Check(f"{name}.count", len(own) == group.count, group.count, len(own)))
         if group.size is not None:
             sizes = [d.size for d in own]
