@@ -28,6 +28,23 @@ def subset(split: str, per_category: int):
     return [s for c in CATEGORIES for s in [x for x in specs if x.category == c][:per_category]]
 
 
+def stage_axis(text: str) -> list[tuple[int, str, float | int | str]]:
+    """'2.aug_level=0.1,0.2' -> [(2, 'aug_level', 0.1), (2, 'aug_level', 0.2)]."""
+    target, _, values = text.partition("=")
+    stage, _, key = target.partition(".")
+    if not stage.isdigit() or not key or not values:
+        raise SystemExit(f"--stage-setting {text!r}: expected STAGE.KEY=V1,V2 (e.g. 2.aug_level=0.1,0.2)")
+
+    def parse(value: str):
+        for kind in (int, float):
+            try:
+                return kind(value)
+            except ValueError:
+                pass
+        return value
+    return [(int(stage), key, parse(v)) for v in values.split(",")]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True)
@@ -38,6 +55,8 @@ def main() -> None:
     parser.add_argument("--sampler", nargs="+", default=[None])
     parser.add_argument("--threshold", nargs="+", default=[None])
     parser.add_argument("--aug-level", type=float, nargs="+", default=[None])
+    parser.add_argument("--stage-setting", action="append", default=[], metavar="STAGE.KEY=V1,V2",
+                        help="a grid axis for one stage only, e.g. 2.aug_level=0.1,0.2 (repeatable)")
     parser.add_argument("--per-category", type=int, default=10)
     parser.add_argument("--images", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
@@ -47,10 +66,16 @@ def main() -> None:
     cascade = Cascade.from_pretrained(args.model)
     specs = subset(args.split, args.per_category)
     rows = []
-    grid = itertools.product(args.sampler, args.steps, args.guidance, args.threshold, args.aug_level)
-    for sampler, steps, guidance, threshold, aug_level in grid:
+    axes = [stage_axis(text) for text in args.stage_setting]
+    grid = itertools.product(args.sampler, args.steps, args.guidance, args.threshold, args.aug_level, *axes)
+    for sampler, steps, guidance, threshold, aug_level, *per_stage in grid:
         settings = {k: v for k, v in dict(sampler=sampler, steps=steps, guidance_scale=guidance, threshold=threshold,
                                           aug_level=aug_level, stop_at_stage=args.stage).items() if v is not None}
+        overrides: dict[int, dict] = {}
+        for stage, key, value in per_stage:
+            overrides.setdefault(stage, {})[key] = value
+        if overrides:
+            settings["stage_overrides"] = overrides
         start = time.perf_counter()
         result = run_bench(specs, cascade_generator(cascade, **settings), args.images, fd=False, progress=False)
         seconds = time.perf_counter() - start
@@ -62,7 +87,10 @@ def main() -> None:
     lines = [header, "|" + "---|" * (len(CATEGORIES) + 3)]
     for row in rows:
         cells = " | ".join(f"{100 * row['categories'].get(c, float('nan')):.0f}" for c in CATEGORIES)
-        described = ", ".join(f"{k}={v}" for k, v in row["settings"].items())
+        parts = [f"{k}={v}" for k, v in row["settings"].items() if k != "stage_overrides"]
+        parts += [f"stage {n}: " + ", ".join(f"{k}={v}" for k, v in o.items())
+                  for n, o in row["settings"].get("stage_overrides", {}).items()]
+        described = ", ".join(parts) or "model defaults"
         lines.append(f"| {described} | {100 * row['alignment']:.1f} | {cells} | {row['seconds']} |")
     table = "\n".join(lines)
     print(table)
