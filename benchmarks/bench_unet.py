@@ -178,8 +178,8 @@ def main() -> None:
     if args.out:
         from bench_report import render_report
         write_atomic(args.out, render_report(
-            args, runs, machine=(f"{platform.processor() or platform.machine()} (CPU capability {torch.backends.cpu.get_cpu_capability()}), "
-                     f"torch {torch.__version__}"),
+            args, runs, machine=(f"{platform.processor() or platform.machine()} "
+                                 f"(CPU capability {torch.backends.cpu.get_cpu_capability()}), torch {torch.__version__}"),
             configs=dict(ours=OUR_BASE, theirs=THEIR_BASE, efficient=SR_EFFICIENT, standard=SR_STANDARD)))
 
 
