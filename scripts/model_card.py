@@ -1,0 +1,78 @@
+"""Record how a cascade folder was made and how it scores: provenance.json and metrics.json in the folder, which
+`openimagen info` shows.
+
+    python scripts/model_card.py src/openimagen/models/shapes-cascade --config configs/shapes-cascade.toml \
+        --run 1=runs/shapes-cascade-long/stage-1 --run 2=runs/shapes-cascade/stage-2 \
+        --bench eval=bench/eval --bench heldout=bench/heldout --command "openimagen train ..."
+
+provenance.json: the config file's text, the commands, per stage the run's final step and wall time (from its
+TensorBoard logs, scripts/training_time.py), the git commit and the date. metrics.json: per bench split, alignment,
+per-category and per-requirement rates, FD_shapes and its floor, and the sampling settings used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from training_time import process_rows  # noqa: E402
+
+from openimagen.data.shapes.spec import write_text_atomic  # noqa: E402
+
+
+def pairs(items: list[str], what: str) -> dict[str, Path]:
+    out = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        if not key or not value:
+            raise SystemExit(f"--{what} {item!r}: expected KEY=PATH")
+        out[key] = Path(value)
+    return out
+
+
+def stage_record(stage_dir: Path) -> dict:
+    rows = process_rows(stage_dir / "tb")
+    if not rows:
+        raise SystemExit(f"{stage_dir}/tb: no TensorBoard logs; pass a run's stage-N folder")
+    return {"final_step": max(r["to_step"] for r in rows), "wall_min": round(sum(r["wall_s"] for r in rows) / 60, 1),
+            "processes": rows}
+
+
+def bench_record(bench_dir: Path) -> dict:
+    metrics = json.loads((bench_dir / "metrics.json").read_text())
+    keep = ("alignment", "passed", "images", "prompts", "images_per_prompt", "categories", "requirements", "fd_shapes",
+            "settings")
+    return {k: metrics[k] for k in keep if k in metrics}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model", type=Path)
+    parser.add_argument("--config", type=Path, required=True)
+    parser.add_argument("--run", action="append", default=[], metavar="STAGE=DIR")
+    parser.add_argument("--bench", action="append", default=[], metavar="SPLIT=DIR")
+    parser.add_argument("--command", action="append", default=[])
+    parser.add_argument("--note", default="")
+    args = parser.parse_args()
+    if not (args.model / "config.json").is_file():
+        raise SystemExit(f"{args.model}: not a cascade folder (no config.json)")
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    provenance = {
+        "trained_with": "openimagen train", "config_file": str(args.config), "config": args.config.read_text(),
+        "commands": args.command, "stages": {k: stage_record(v) for k, v in pairs(args.run, "run").items()},
+        "git_commit": commit or None, "date": datetime.date.today().isoformat(), "note": args.note,
+    }
+    metrics = {split: bench_record(path) for split, path in pairs(args.bench, "bench").items()}
+    write_text_atomic(args.model / "provenance.json", json.dumps(provenance, indent=1) + "\n")
+    if metrics:
+        write_text_atomic(args.model / "metrics.json", json.dumps(metrics, indent=1) + "\n")
+    print(f"wrote {args.model}/provenance.json" + (" and metrics.json" if metrics else ""))
+
+
+if __name__ == "__main__":
+    main()
