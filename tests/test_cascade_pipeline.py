@@ -1,6 +1,7 @@
 """Sampling the chain and save/load of a cascade (tiny random networks, 8 -> 16 px, 2 steps)."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -65,6 +66,10 @@ def test_save_and_load_round_trip_gives_identical_samples_without_pickle(cascade
     names = sorted(p.name for p in (tmp_path / "model").iterdir())
     assert names == ["config.json", "stage-1.raw.safetensors", "stage-1.safetensors", "stage-2.raw.safetensors",
                      "stage-2.safetensors"]
+    mask = os.umask(0o022)   # a shared model folder must be readable by others, not 0600 as mkstemp/safetensors make
+    cascade.save_pretrained(tmp_path / "model", raw_networks=cascade.networks)
+    os.umask(mask)
+    assert {oct(p.stat().st_mode & 0o777) for p in (tmp_path / "model").iterdir()} == {"0o644"}
     assert json.loads((tmp_path / "model" / "config.json").read_text())["stages"][1]["network"]["lowres_cond"]
     loaded = Cascade.from_pretrained(tmp_path / "model", embedder=TextEmbedder(encoder=WordEncoder()))
     a = cascade(["red circle"], seed=5, progress=False)

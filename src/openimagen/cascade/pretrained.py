@@ -13,6 +13,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from openimagen.cascade.config import CascadeConfig
+from openimagen.files import give_default_mode
 from openimagen.nn import build_network, config_from_dict, config_to_dict
 from openimagen.train.typed_config import from_dict, to_dict
 
@@ -48,6 +49,8 @@ def save_cascade(cascade, directory: str | Path, raw_networks: list[nn.Module] |
     config = {"format": FORMAT, "version": VERSION, "cascade": to_dict(cascade.config),
               "text_encoder": cascade.config.text_encoder, "stages": stages}
     (tmp / "config.json").write_text(json.dumps(config, indent=1))
+    for written in tmp.iterdir():
+        give_default_mode(written)
     if directory.exists():
         trash = directory.with_name(f".{directory.name}.old-{os.getpid()}")
         os.replace(directory, trash)

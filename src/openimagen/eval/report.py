@@ -12,6 +12,8 @@ from typing import Any, Sequence
 
 from PIL import Image
 
+from openimagen.files import give_default_mode
+
 
 def grid_image(images: Sequence[Image.Image], columns: int, max_rows: int | None = None, pad: int = 2,
                background: tuple[int, int, int] = (190, 190, 190)) -> Image.Image:
@@ -34,6 +36,7 @@ def save_image_atomic(image: Image.Image, path: str | os.PathLike, **kwargs: Any
     os.close(fd)
     try:
         image.save(tmp, format="PNG", **kwargs)
+        give_default_mode(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -15,6 +15,7 @@ from typing import Any, Iterable
 
 from openimagen.data.shapes.vocab import (CATEGORIES, COLORS, MAX_COUNT, MAX_GROUPS, MAX_OBJECTS, POSITIONS,
                                           RELATIONS, SHAPES, SIZES)
+from openimagen.files import give_default_mode
 
 
 class SpecError(ValueError):
@@ -184,6 +185,7 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+        give_default_mode(tmp)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
