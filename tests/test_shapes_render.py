@@ -1,5 +1,6 @@
 import itertools
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -53,3 +54,12 @@ def test_prompts_file_round_trips_and_bad_line_is_named(tmp_path):
     path.write_text(json.dumps(SCENE) + "\n" + json.dumps(dict(SCENE, category="nope")) + "\n")
     with pytest.raises(SpecError, match="line 2: field 'category'"):
         load_prompts(path)
+
+
+def test_an_object_without_readable_coverage_is_a_blob_at_its_box_not_nan(monkeypatch):
+    detect_module = sys.modules[detect.__module__]   # the module (the package re-exports the function's name)
+    monkeypatch.setattr(detect_module, "_coverage", lambda rgb, *args: np.zeros(rgb.shape[:2]))
+    with np.errstate(all="raise"):   # 0/0 in the moments would raise here instead of giving NaN positions
+        found = detect(render(SCENE, 64, seed=0))
+    assert len(found) == Spec.from_dict(SCENE).num_objects
+    assert {d.shape for d in found} == {"blob"} and all(0 < d.cx < 1 and 0 < d.cy < 1 for d in found)

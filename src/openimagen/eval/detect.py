@@ -152,14 +152,17 @@ def detect(image: Image.Image | np.ndarray) -> list[Detected]:
         core = crop_ink >= 0.85 * crop_ink.max()
         color = nearest_color(rgb[y0:y1, x0:x1][core].mean(axis=0))
         weights = _coverage(rgb[y0:y1, x0:x1], color, white, noise) * region
+        unreadable = weights.sum() <= 0   # e.g. lighter than a tinted background: no coverage to take moments of
+        if unreadable:
+            weights = region.astype(np.float64)
         cy, cx, skew, isotropy = _moment_features(weights)
         shape = "triangle" if skew < _TRIANGLE_SKEW else ("square" if isotropy < _SQUARE_ISOTROPY else "circle")
         if shape == "triangle":   # report the bounding-box centre, as the layout places objects
             cy -= _triangle_centroid_offset(weights, cy)
         area = float(weights.sum()) / (height * width)
         size = "large" if area > _SIZE_SPLIT[shape] else "small"
-        if area > _MAX_AREA * FILL[shape] * OBJECT_SIDE["large"] ** 2:
-            shape = "blob"        # far larger than any object (e.g. a field of noise): matches no spec group
+        if unreadable or area > _MAX_AREA * FILL[shape] * OBJECT_SIDE["large"] ** 2:
+            shape = "blob"        # unreadable, or far larger than any object (noise): matches no spec group
         found.append(Detected(shape, color, size, float(x0 + cx + 0.5) / width, float(y0 + cy + 0.5) / height,
                               area, skew, isotropy))
     return found
