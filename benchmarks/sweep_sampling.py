@@ -2,6 +2,7 @@
 
     OMP_NUM_THREADS=1 python benchmarks/sweep_sampling.py --model runs/shapes-cascade/cascade \
         --stage 1 --guidance 1 3 5 8 --steps 15 25 --per-category 10 --images 2 --out docs/sampling-sweep.md
+    python benchmarks/sweep_sampling.py --model M --truth-lowres 2 --guidance bicubic 1 3 --threshold static
 
 Each setting is one `openimagen.eval.bench.run_bench` on the first `--per-category` prompts of every category of the
 split; the table (alignment overall and per category, and seconds) is printed and written as Markdown.
@@ -16,9 +17,11 @@ import time
 from pathlib import Path
 
 import torch
+from PIL import Image
 
 from openimagen.cascade import Cascade
 from openimagen.data.shapes import CATEGORIES
+from openimagen.data.shapes.render import render
 from openimagen.data.shapes.world import load_split
 from openimagen.eval.bench import cascade_generator, run_bench
 
@@ -26,6 +29,23 @@ from openimagen.eval.bench import cascade_generator, run_bench
 def subset(split: str, per_category: int):
     specs = load_split(split)
     return [s for c in CATEGORIES for s in [x for x in specs if x.category == c][:per_category]]
+
+
+def truth_lowres_generator(cascade, stage: int, **settings):
+    """Stage `stage` alone, super-resolving the true scene downsampled to its input size: the SR stage's own
+    quality, apart from the errors of the stages before it (bicubic upsampling of the same input is the baseline)."""
+    size = cascade.config.stages[stage - 1].resolution
+    lowres = cascade.config.stages[stage - 2].resolution
+
+    def generate(specs, images_per_prompt, seed):
+        truth = [render(s, size, seed=seed + i).resize((lowres, lowres), Image.BICUBIC)
+                 for i, s in enumerate(specs) for _ in range(images_per_prompt)]
+        if settings.get("guidance_scale") == "bicubic":
+            return [t.resize((size, size), Image.BICUBIC) for t in truth]
+        return cascade([s.prompt for s in specs for _ in range(images_per_prompt)], seed=seed, progress=False,
+                       start_stage=stage, start_image=truth, stop_at_stage=stage,
+                       **{k: v for k, v in settings.items() if k != "stop_at_stage"})
+    return generate
 
 
 def stage_axis(text: str) -> list[tuple[int, str, float | int | str]]:
@@ -50,13 +70,15 @@ def main() -> None:
     parser.add_argument("--model", required=True)
     parser.add_argument("--split", default="eval")
     parser.add_argument("--stage", type=int, default=None, help="stop at this stage (default: the last)")
-    parser.add_argument("--guidance", type=float, nargs="+", default=[None])
+    parser.add_argument("--guidance", type=lambda v: v if v == "bicubic" else float(v), nargs="+", default=[None])
     parser.add_argument("--steps", type=int, nargs="+", default=[None])
     parser.add_argument("--sampler", nargs="+", default=[None])
     parser.add_argument("--threshold", nargs="+", default=[None])
     parser.add_argument("--aug-level", type=float, nargs="+", default=[None])
     parser.add_argument("--stage-setting", action="append", default=[], metavar="STAGE.KEY=V1,V2",
                         help="a grid axis for one stage only, e.g. 2.aug_level=0.1,0.2 (repeatable)")
+    parser.add_argument("--truth-lowres", type=int, default=None, metavar="STAGE",
+                        help="sweep this SR stage alone on true low-res inputs (guidance 'bicubic' = the baseline)")
     parser.add_argument("--per-category", type=int, default=10)
     parser.add_argument("--images", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
@@ -77,7 +99,9 @@ def main() -> None:
         if overrides:
             settings["stage_overrides"] = overrides
         start = time.perf_counter()
-        result = run_bench(specs, cascade_generator(cascade, **settings), args.images, fd=False, progress=False)
+        generate = (truth_lowres_generator(cascade, args.truth_lowres, **settings) if args.truth_lowres
+                    else cascade_generator(cascade, **settings))
+        result = run_bench(specs, generate, args.images, fd=False, progress=False)
         seconds = time.perf_counter() - start
         row = {"settings": settings, "alignment": result.metrics["alignment"], "seconds": round(seconds, 1),
                "categories": {c: r["accuracy"] for c, r in result.metrics["categories"].items()}}

@@ -149,7 +149,6 @@ def test_help_has_examples():
     assert result.exit_code == 0 and "Examples:" in result.output and "--from-png" in result.output
 
 
-@pytest.mark.skipif(not (model_folder.SHIPPED_MODEL / "config.json").is_file(), reason="no shipped model in this build")
 def test_the_shipped_model_loads_and_samples_a_64px_image(tmp_path):
     result = cli("sample", "a red circle above a blue square", "--steps", 2, "--threads", 1, "-o", tmp_path / "s.png")
     assert result.exit_code == 0, result.output
