@@ -1,5 +1,6 @@
 import itertools
 import json
+import os
 import sys
 
 import numpy as np
@@ -63,3 +64,16 @@ def test_an_object_without_readable_coverage_is_a_blob_at_its_box_not_nan(monkey
         found = detect(render(SCENE, 64, seed=0))
     assert len(found) == Spec.from_dict(SCENE).num_objects
     assert {d.shape for d in found} == {"blob"} and all(0 < d.cx < 1 and 0 < d.cy < 1 for d in found)
+
+
+def test_atomic_writers_give_the_usual_file_mode_not_mkstemps_0600(tmp_path):
+    from PIL import Image
+    from openimagen.data.shapes.spec import write_text_atomic
+    from openimagen.eval.report import save_image_atomic
+    mask = os.umask(0o022)
+    try:
+        write_text_atomic(tmp_path / "prompts.jsonl", "{}\n")
+        save_image_atomic(Image.new("RGB", (4, 4)), tmp_path / "grid.png")
+    finally:
+        os.umask(mask)
+    assert {oct(p.stat().st_mode & 0o777) for p in tmp_path.iterdir()} == {"0o644"}

@@ -6,11 +6,7 @@ from __future__ import annotations
 import os
 
 
-def default_file_mode() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
 def give_default_mode(path: str | os.PathLike) -> None:
-    os.chmod(path, default_file_mode())
+    mask = os.umask(0)   # reading the umask means setting it; restore it at once
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
