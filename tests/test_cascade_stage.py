@@ -84,3 +84,31 @@ def test_a_crop_the_network_cannot_downsample_is_a_config_error():
     stage = StageConfig(resolution=16, network="tiny-test-sr", crop_size=6)   # Efficient U-Net: factor 4
     with pytest.raises(ConfigError, match="crop_size=6 is not divisible by 4"):
         build_stage_network(stage, 32, super_resolution=True)
+
+
+def test_sr_training_draws_aug_levels_from_the_stage_train_aug_range():
+    seen = []
+
+    class Spy(torch.nn.Module):
+        def forward(self, z, log_snr, text_emb, text_mask, lowres=None, aug_log_snr=None):
+            seen.append(aug_log_snr)
+            return torch.zeros_like(z)
+
+    images = torch.rand(64, 3, 8, 8) * 2 - 1
+    emb, mask = torch.randn(64, 2, 4), torch.ones(64, 2, dtype=torch.bool)
+    for lo_hi in [(0.0, 1.0), (0.0, 0.25), (0.5, 0.5)]:
+        stage = StageConfig(resolution=8, network="tiny-test-sr", train_aug_range=lo_hi)
+        stage_loss(Spy(), stage, images, emb, mask, SampleRandom(1, range(64)), lowres=downsample(images, 4))
+    schedule = stage.diffusion_config.get_schedule()
+    levels = [schedule.t_from_log_snr(log_snr) for log_snr in seen]
+    assert levels[0].max() > 0.8 and levels[0].min() < 0.2             # the paper's U(0, 1)
+    assert levels[1].max() <= 0.25 + 1e-4 and levels[1].max() > 0.2    # U(0, 0.25)
+    assert torch.allclose(levels[2], torch.full((64,), 0.5), atol=1e-4)
+
+
+def test_train_aug_range_must_be_an_ordered_pair_inside_the_unit_interval():
+    from openimagen.train.typed_config import ConfigError
+
+    for bad in [(0.5, 0.2), (0.0, 1.5), (0.0, 0.0), (0.1,)]:
+        with pytest.raises(ConfigError, match="train_aug_range"):
+            StageConfig(resolution=16, network="tiny-test-sr", train_aug_range=bad)

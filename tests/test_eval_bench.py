@@ -66,3 +66,57 @@ def test_a_bad_prompts_line_is_one_error_naming_the_line_and_field(tmp_path):
     result = cli("bench", "--prompts", path, "--generator", "render", "--out", tmp_path / "out")
     assert_one_line_error(result, "line 2: field 'objects[0]'.shape")
     assert_one_line_error(cli("bench", "--generator", "render"), "exactly one of --prompts")
+
+
+class UpsamplingCascade:
+    """A stand-in cascade whose last stage upsamples its input with `resample` (bicubic keeps every scene)."""
+
+    def __init__(self, resample):
+        self.config, self.resample, self.calls = tiny_cascade_config(), resample, []
+
+    def __call__(self, prompts, num_images_per_prompt, seed, start_image, start_stage, progress, **settings):
+        self.calls.append((len(prompts), num_images_per_prompt, start_stage, start_image[0].size))
+        return [image.resize((64, 64), self.resample) for image in start_image]
+
+
+def test_sr_fidelity_feeds_the_last_stage_true_scenes_at_its_input_size():
+    from openimagen.eval.bench import sr_fidelity_generator
+
+    specs = two_per_category()
+    faithful = UpsamplingCascade(Image.BICUBIC)
+    faithful.config.stages[1].resolution = 64             # 8 px renders are too small to judge: use 32 -> 64
+    faithful.config.stages[0].resolution = 32
+    kept = run_bench(specs, sr_fidelity_generator(faithful), images_per_prompt=2, fd=False, progress=False)
+    assert kept.metrics["alignment"] >= 0.95
+    assert faithful.calls[0][1:] == (2, 2, (32, 32))      # 2 images per prompt, from stage 2, 32-px inputs
+    lossy = run_bench(specs, sr_fidelity_generator(_Blur(faithful.config)), images_per_prompt=2, fd=False,
+                      progress=False)
+    assert lossy.metrics["alignment"] < 0.5
+
+
+class _Blur(UpsamplingCascade):
+    """Destroys its input: a 4-px copy blown up to 64 px."""
+
+    def __init__(self, config):
+        self.config, self.calls = config, []
+
+    def __call__(self, prompts, num_images_per_prompt, seed, start_image, start_stage, progress, **settings):
+        return [image.resize((4, 4), Image.BOX).resize((64, 64), Image.NEAREST) for image in start_image]
+
+
+def test_cli_sr_only_super_resolves_with_the_last_stage_and_says_so(tmp_path):
+    torch.manual_seed(0)
+    config = tiny_cascade_config()
+    config.max_text_length = 32
+    Cascade.from_config(config, MINILM_DIM).save_pretrained(str(tmp_path / "model"))
+    too_small = cli("bench", "--model", tmp_path / "model", "--split", "eval", "--sr-only", "--out", tmp_path / "x")
+    assert_one_line_error(too_small, "input is 8 px")
+    config.stages[0].resolution, config.stages[1].resolution = 16, 32
+    Cascade.from_config(config, MINILM_DIM).save_pretrained(str(tmp_path / "model"))
+    result = cli("bench", "--model", tmp_path / "model", "--split", "eval", "--limit", "2", "--images-per-prompt",
+                 "1", "--no-fd", "--sr-only", "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert "SR fidelity" in result.output
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["settings"]["task"] == "sr-fidelity" and metrics["resolution"] == 32
+    assert_one_line_error(cli("bench", "--split", "eval", "--sr-only", "--generator", "render"), "--sr-only")

@@ -30,6 +30,7 @@ class StageConfig:
     threshold: Literal["dynamic", "static", "none"] = "dynamic"
     percentile: float = 0.995                         # dynamic thresholding percentile (Sec. 2.3)
     aug_level: float = 0.2                            # SR only: noise-conditioning aug at sampling (Sec. 2.4, App. D.2)
+    train_aug_range: tuple[float, float] = (0.0, 1.0)  # SR only: training aug levels ~ U(lo, hi) (Imagen: U(0, 1))
 
     def __post_init__(self) -> None:
         from openimagen.diffusion import DiffusionConfig
@@ -39,6 +40,11 @@ class StageConfig:
         check_positive("guidance_scale", self.guidance_scale, allow_zero=True)
         if not 0.0 <= self.aug_level <= 1.0:
             raise ConfigError(f"aug_level: must be in [0, 1], got {self.aug_level!r}")
+        lo_hi = tuple(self.train_aug_range) if isinstance(self.train_aug_range, (list, tuple)) else ()
+        if len(lo_hi) != 2 or not 0.0 <= lo_hi[0] <= lo_hi[1] <= 1.0 or lo_hi[1] == 0.0:
+            raise ConfigError(f"train_aug_range: must be [lo, hi] with 0 <= lo <= hi <= 1 and hi > 0, "
+                              f"got {self.train_aug_range!r}")
+        self.train_aug_range = (float(lo_hi[0]), float(lo_hi[1]))
         if not 0.5 <= self.percentile <= 1.0:
             raise ConfigError(f"percentile: must be in [0.5, 1], got {self.percentile!r}")
         if self.crop_size is not None and not 0 < self.crop_size <= self.resolution:

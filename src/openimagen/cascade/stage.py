@@ -47,8 +47,8 @@ def paired_random_crop(images: Tensor, lowres: Tensor, crop: int, rnd: SampleRan
 
 def stage_loss(network: nn.Module, stage: StageConfig, images: Tensor, text_emb: Tensor, text_mask: Tensor,
                rnd: SampleRandom, lowres: Tensor | None = None, group_size: int | None = None) -> Tensor:
-    """Per-sample diffusion loss [b] of one stage. SR stages see `lowres` corrupted at aug_t ~ U(0, 1) per sample
-    and are told its log-SNR (noise-conditioning augmentation, Sec. 2.4). All randomness comes from `rnd`;
+    """Per-sample diffusion loss [b] of one stage. SR stages see `lowres` corrupted at aug_t ~ U(lo, hi) per sample
+    (`stage.train_aug_range`, Imagen: U(0, 1)) and are told its log-SNR (noise-conditioning augmentation, Sec. 2.4). All randomness comes from `rnd`;
     `group_size` (the global batch) gives low-discrepancy times when the diffusion config asks for them."""
     config = stage.diffusion_config
     schedule = config.get_schedule()
@@ -56,7 +56,8 @@ def stage_loss(network: nn.Module, stage: StageConfig, images: Tensor, text_emb:
     noise = rnd.normal(images.shape[1:]).to(images)
     extra = {}
     if lowres is not None:
-        aug_level, aug_noise = rnd.uniform(), rnd.normal(lowres.shape[1:]).to(lowres)
+        lo, hi = stage.train_aug_range
+        aug_level, aug_noise = lo + (hi - lo) * rnd.uniform(), rnd.normal(lowres.shape[1:]).to(lowres)
         extra["lowres"], extra["aug_log_snr"] = noise_augment(lowres, aug_level.to(lowres), schedule, aug_noise)
     return D.diffusion_loss(lambda z, log_snr: network(z, log_snr, text_emb, text_mask, **extra), images, config,
                             noise=noise, t=t.to(images))

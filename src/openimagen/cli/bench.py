@@ -15,6 +15,7 @@ Examples:
   openimagen bench --model runs/x/cascade --split heldout --steps 50 --guidance 3
   openimagen bench --prompts my-scenes.jsonl --images bench/eval/images --out bench/rejudged
   openimagen bench --split eval --generator render --out bench/truth   # the renderer: scores ~100%
+  openimagen bench --split eval --sr-only --out bench/sr                # last SR stage on true low-res scenes
 """
 
 
@@ -31,7 +32,8 @@ def load_specs(prompts: str | None, split: str | None, limit: int | None):
     return specs[:limit] if limit else specs
 
 
-def make_generator(kind: str, model: str | None, images: str | None, settings: dict, size: int, prompts: list[str]):
+def make_generator(kind: str, model: str | None, images: str | None, settings: dict, size: int, prompts: list[str],
+                   sr_only: bool = False):
     from openimagen.eval import bench
 
     if images is not None:
@@ -45,7 +47,15 @@ def make_generator(kind: str, model: str | None, images: str | None, settings: d
     from openimagen.cli.model_folder import resolve_model
     from openimagen.cli.sample import load_cascade
 
-    return bench.cascade_generator(load_cascade(resolve_model(model), prompts), **settings)
+    cascade = load_cascade(resolve_model(model), prompts)
+    if not sr_only:
+        return bench.cascade_generator(cascade, **settings)
+    if "stop_at_stage" in settings:
+        raise UserError("--sr-only measures the last stage; it cannot be combined with --stop-at-stage")
+    try:
+        return bench.sr_fidelity_generator(cascade, **settings)
+    except ValueError as error:
+        raise UserError(f"--sr-only: {error}") from error
 
 
 @click.command(epilog=EXAMPLES)
@@ -66,12 +76,15 @@ def make_generator(kind: str, model: str | None, images: str | None, settings: d
 @click.option("--threshold", type=click.Choice(["none", "static", "dynamic"]), default=None)
 @click.option("--aug-level", type=float, default=None, help="SR noise-conditioning augmentation level.")
 @click.option("--stop-at-stage", type=int, default=None, help="Judge the images of this stage (1 = base).")
+@click.option("--sr-only", is_flag=True,
+              help="Measure the last (super-resolution) stage alone: it super-resolves each prompt's true scene "
+                   "rendered at its input size; a faithful stage keeps ~100% (bicubic upsampling does).")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--limit", type=int, default=None, help="Only the first N prompts (quick looks).")
 @click.option("--no-fd", is_flag=True, help="Skip FD_shapes.")
 @click.option("--threads", type=int, default=None, help="torch CPU threads.")
 def bench(model, prompts, split, images_per_prompt, out_dir, images, kind, size, steps, guidance, sampler, threshold,
-          aug_level, stop_at_stage, seed, limit, no_fd, threads) -> None:
+          aug_level, stop_at_stage, sr_only, seed, limit, no_fd, threads) -> None:
     """Generate images for every prompt of a shapes-world prompts file or split, judge each, and report
     alignment overall and per category (DrawBench-style), per requirement, and FD_shapes beside its floor."""
     import torch
@@ -85,7 +98,9 @@ def bench(model, prompts, split, images_per_prompt, out_dir, images, kind, size,
     specs = load_specs(prompts, split, limit)
     settings = {k: v for k, v in dict(steps=steps, guidance_scale=guidance, sampler=sampler, threshold=threshold,
                                       aug_level=aug_level, stop_at_stage=stop_at_stage).items() if v is not None}
-    generate = make_generator(kind, model, images, settings, size, [s.prompt for s in specs])
+    if sr_only and (images or kind != "model"):
+        raise UserError("--sr-only runs a model's last stage: do not combine it with --images or --generator")
+    generate = make_generator(kind, model, images, settings, size, [s.prompt for s in specs], sr_only)
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -94,9 +109,12 @@ def bench(model, prompts, split, images_per_prompt, out_dir, images, kind, size,
     result = run_bench(specs, generate, images_per_prompt, seed=seed, fd=not no_fd,
                        images_dir=None if images else out / "images")
     source = images or (kind if kind != "model" else str(model or "shipped model"))
-    write_outputs(result, out, {"source": source, "prompts": prompts or f"split:{split}", "seed": seed, **settings})
+    task = {"task": "sr-fidelity"} if sr_only else {}
+    write_outputs(result, out, {"source": source, "prompts": prompts or f"split:{split}", "seed": seed, **task,
+                                **settings})
     metrics = result.metrics
-    click.echo(f"alignment {100 * metrics['alignment']:.1f}% ({metrics['passed']}/{metrics['images']} images)")
+    what = "SR fidelity (true low-res scenes kept intact)" if sr_only else "alignment"
+    click.echo(f"{what} {100 * metrics['alignment']:.1f}% ({metrics['passed']}/{metrics['images']} images)")
     for name, rate in metrics["categories"].items():
         click.echo(f"  {name:<11} {100 * rate['accuracy']:5.1f}%  ({rate['passed']}/{rate['total']})")
     if "fd_shapes" in metrics:

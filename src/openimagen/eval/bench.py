@@ -72,6 +72,24 @@ def cascade_generator(cascade, progress: bool = False, **settings: Any) -> Gener
     return generate
 
 
+def sr_fidelity_generator(cascade, progress: bool = False, **settings: Any) -> Generator:
+    """The cascade's last stage alone, super-resolving *true* scenes: each spec rendered at that stage's input
+    size (the seeds `render_generator` uses) and passed with its prompt. A faithful SR stage keeps them all."""
+    last = len(cascade.config.stages)
+    if last < 2:
+        raise ValueError("the cascade has one stage: there is no super-resolution stage to measure")
+    size = cascade.config.lowres_resolution(last)
+    if size < 16:
+        raise ValueError(f"the last stage's input is {size} px; the shapes renderer draws scenes of >= 16 px")
+    truth = render_generator(size)
+
+    def generate(specs, images_per_prompt, seed):
+        return cascade([s.prompt for s in specs], num_images_per_prompt=images_per_prompt, seed=seed,
+                       start_image=truth(specs, images_per_prompt, seed), start_stage=last, progress=progress,
+                       **settings)
+    return generate
+
+
 def requirement_kind(check_name: str) -> str:
     """'objects[2].count' -> 'count', 'relations[0]' -> 'relation', 'extra_objects' -> 'extra_objects'."""
     if check_name.startswith("relations"):
