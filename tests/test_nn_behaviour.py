@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from openimagen.nn import build_network, example_inputs, get_preset
+from openimagen.nn.conditioning import coordinate_maps
 
 
 @pytest.fixture(autouse=True)
@@ -135,3 +136,24 @@ def test_channels_last_gives_the_same_output():
         ref = net(**inputs)
         out = net.to(memory_format=torch.channels_last)(**inputs)
     torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-4)
+
+
+def test_coordinate_maps_give_each_pixel_centre_its_position():
+    maps = coordinate_maps(torch.zeros(2, 3, 4, 8))
+    assert maps.shape == (2, 2, 4, 8)
+    assert torch.allclose(maps[0, 0, 0], torch.linspace(-7 / 8, 7 / 8, 8))     # x: left to right, pixel centres
+    assert torch.allclose(maps[0, 1, :, 0], torch.linspace(-3 / 4, 3 / 4, 4))  # y: top to bottom
+    assert torch.equal(maps[0, 0], -maps[0, 0].flip(-1))                        # symmetric about the centre
+
+
+@pytest.mark.parametrize("name", ["tiny-test-base", "tiny-test-sr"])
+def test_coord_channels_are_appended_to_the_network_input(name):
+    net = _random_net(name, coord_channels=True)
+    plain = _random_net(name)
+    assert net.input_conv.in_channels == plain.input_conv.in_channels + 2
+    inputs = _inputs(net)
+    x_in, _ = net.cond(torch.zeros_like(inputs["x"]), inputs["log_snr"], inputs["text_emb"], inputs["text_mask"],
+                       inputs.get("lowres"), inputs.get("aug_log_snr"))
+    assert torch.equal(x_in[:, -2:], coordinate_maps(inputs["x"]))
+    out = net(**inputs)
+    assert out.shape == inputs["x"].shape and torch.isfinite(out).all()

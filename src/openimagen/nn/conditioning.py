@@ -11,10 +11,21 @@ from .layers import NoiseLevelEmbedding
 NO_AUG_LOG_SNR = 30.0   # aug_log_snr=None means "no noise augmentation" (a clean low-res image)
 
 
+def coordinate_maps(x: torch.Tensor) -> torch.Tensor:
+    """[b, 2, h, w]: each pixel centre's x and y in [-1, 1] (left/top = -1), so convolutions and attention know
+    where they are in the image without inferring it from zero padding (CoordConv, Liu et al. 2018)."""
+    b, _, h, w = x.shape
+    ys = torch.linspace(-1 + 1 / h, 1 - 1 / h, h, device=x.device, dtype=x.dtype)
+    xs = torch.linspace(-1 + 1 / w, 1 - 1 / w, w, device=x.device, dtype=x.dtype)
+    grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
+    return torch.stack([grid_x, grid_y]).expand(b, 2, h, w)
+
+
 class Conditioning(nn.Module):
     """Builds the network input and the conditioning vector.
 
-    input = concat(x, upsample(lowres)) for SR stages; emb = MLP(sin(log_snr)) [+ MLP(sin(aug_log_snr))] + pool(text).
+    input = concat(x, upsample(lowres) for SR stages, x/y coordinate maps if `coord_channels`);
+    emb = MLP(sin(log_snr)) [+ MLP(sin(aug_log_snr))] + pool(text).
     """
 
     def __init__(self, config):
@@ -26,7 +37,7 @@ class Conditioning(nn.Module):
         self.text_pool = TextPooling(config.text_dim, config.cond_width, config.head_dim)
 
     def input_channels(self) -> int:
-        return self.config.in_channels * (2 if self.config.lowres_cond else 1)
+        return self.config.in_channels * (2 if self.config.lowres_cond else 1) + 2 * self.config.coord_channels
 
     def forward(self, x, log_snr, text_emb, text_mask, lowres=None, aug_log_snr=None):
         """-> (network input [b, c(*2), h, w], conditioning vector [b, cond_dim])."""
@@ -39,6 +50,8 @@ class Conditioning(nn.Module):
             up = F.interpolate(lowres.to(x.dtype), size=x.shape[-2:], mode=self.config.lowres_upsample,
                                align_corners=False)
             x = torch.cat([x, up], dim=1)
+        if self.config.coord_channels:
+            x = torch.cat([x, coordinate_maps(x)], dim=1)
         return x, emb
 
     def _check(self, x, log_snr, text_emb, text_mask, lowres) -> None:

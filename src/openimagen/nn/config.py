@@ -41,6 +41,7 @@ class _CommonConfig:
     lowres_upsample: str = "bilinear"    # how the low-res image is resized to x's size
     dropout: float = 0.0
     gradient_checkpointing: bool = False
+    coord_channels: bool = False         # append x, y coordinate maps to the input (CoordConv, Liu et al. 2018)
 
     def __post_init__(self) -> None:
         for name in ("in_channels", "out_channels", "text_dim", "base_channels", "head_dim", "num_groups"):
@@ -66,8 +67,9 @@ class _CommonConfig:
             raise ValueError(f"lowres_upsample must be one of {LOWRES_MODES}, got {self.lowres_upsample!r}")
         if not 0.0 <= float(self.dropout) < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
-        if not isinstance(self.gradient_checkpointing, bool):
-            raise ValueError(f"gradient_checkpointing must be a bool, got {self.gradient_checkpointing!r}")
+        for name in ("gradient_checkpointing", "coord_channels"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
 
     @property
     def cond_width(self) -> int:
