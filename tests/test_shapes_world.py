@@ -1,31 +1,44 @@
 import itertools
+import re
 
 import numpy as np
 import pytest
 
 from openimagen.data.shapes import CATEGORIES
-from openimagen.data.shapes.captions import HELDOUT_FRAMES, NUMBER_WORDS, PLURALS, POSITION_PHRASES, SIZE_WORDS
+from openimagen.data.shapes.captions import HELDOUT_FRAMES
+from openimagen.data.shapes.synonyms import COLORS, COUNT_FORMS, NUMBER_WORDS, PLURALS, POSITIONS, SHAPES, SIZES, \
+    held_out_wording
 from openimagen.data.shapes.world import (HELDOUT_COMBOS, SHIPPED_SPLITS, ShapesWorld, load_split, sample_spec,
                                           split_of)
 from openimagen.eval.detect import detect
 
-RELATION_WORDS = {"left_of": ("left",), "right_of": ("right",), "above": ("above", "over", "below", "under",
-                  "beneath"), "below": ("above", "over", "below", "under", "beneath")}
+VERTICAL = ("above", "over", "top", "below", "under", "beneath", "underneath")
+RELATION_WORDS = {"left_of": ("left", "right"), "right_of": ("left", "right"), "above": VERTICAL, "below": VERTICAL}
+
+
+def _says(prompt: str, options) -> bool:
+    return any(re.search(rf"\b{re.escape(option)}\b", prompt) for option in options)
+
+
+def _all(words):
+    return words.common + words.rare
 
 
 def _mentions(prompt: str, spec) -> None:
-    """Every requirement of the spec is said in its caption."""
+    """Every requirement of the spec is said in its (training) caption, in one of its training words."""
     for group in spec.objects:
-        assert group.color in prompt
-        assert (group.shape if group.count == 1 else PLURALS[group.shape]) in prompt
+        assert _says(prompt, _all(COLORS[group.color])), (prompt, group.color)
+        nouns = _all(SHAPES[group.shape])
+        assert _says(prompt, nouns if group.count == 1 else [PLURALS[n] for n in nouns]), (prompt, group.shape)
         if group.count > 1:
-            assert NUMBER_WORDS[group.count] in prompt or str(group.count) in prompt
+            forms = _all(COUNT_FORMS[group.count])
+            assert _says(prompt, [NUMBER_WORDS[group.count], str(group.count)] + [f for f in forms if "{" not in f])
         if group.size is not None:
-            assert any(word in prompt for word in SIZE_WORDS[group.size])
+            assert _says(prompt, _all(SIZES[group.size])), (prompt, group.size)
         if group.position is not None:
-            assert any(phrase in prompt for phrase in POSITION_PHRASES[group.position])
+            assert _says(prompt, _all(POSITIONS[group.position])), (prompt, group.position)
     for _, relation, _ in spec.relations:
-        assert any(word in prompt for word in RELATION_WORDS[relation]) or "left" in prompt or "right" in prompt
+        assert _says(prompt, RELATION_WORDS[relation]), (prompt, relation)
 
 
 @pytest.mark.parametrize("category", CATEGORIES)
@@ -43,7 +56,7 @@ def test_sampling_is_deterministic_given_the_seed():
     assert sample_spec(np.random.default_rng(4)).to_dict() != a[0]
 
 
-@pytest.mark.parametrize("split", ["train", "eval", "heldout"])
+@pytest.mark.parametrize("split", ["train", "eval", "heldout", "wording"])
 def test_samples_belong_to_their_split(split):
     rng = np.random.default_rng(1)
     for _ in range(40):
@@ -53,6 +66,7 @@ def test_samples_belong_to_their_split(split):
             any(spec.prompt.startswith(f.split("{}")[0]) and spec.prompt.endswith(f.split("{}")[1])
                 for f in HELDOUT_FRAMES)
         assert heldout == (split == "heldout")
+        assert bool(held_out_wording(spec.prompt)) == (split == "wording")
 
 
 def test_shipped_evaluation_splits_are_balanced_and_disjoint_from_training():

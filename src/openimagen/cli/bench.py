@@ -61,7 +61,7 @@ def make_generator(kind: str, model: str | None, images: str | None, settings: d
 @click.command(epilog=EXAMPLES)
 @click.option("--model", default=None, metavar="DIR", help="Saved cascade folder.  [default: the shipped model]")
 @click.option("--prompts", default=None, metavar="FILE", help="Scene specs, one JSON object per line (docs/shapes.md).")
-@click.option("--split", default=None, type=click.Choice(["eval", "heldout"]),
+@click.option("--split", default=None, type=click.Choice(["eval", "heldout", "wording"]),
               help="A shipped evaluation split: eval (in-distribution) or heldout (unseen combinations/templates).")
 @click.option("--images-per-prompt", default=4, show_default=True, type=click.IntRange(min=1))
 @click.option("--out", "out_dir", default="bench", show_default=True, metavar="DIR",

@@ -1,8 +1,10 @@
 """The caption grammar: a spec's objects, sizes, positions and relations in words, with variety.
 
-Variety comes from articles, digits vs number words, synonyms, word order (a relation may be said from either
-side) and a *frame* around the whole phrase. Frames are the caption templates of the held-out split: the frames in
-`HELDOUT_FRAMES` never occur in training captions (see `world.py`).
+Variety comes from articles, digits vs number words, synonyms of colors, shapes and sizes, color forms ("a circle
+that is red"), count forms ("a pair of"), word order (a relation may be said from either side, or as "B with A
+above it"), and a *frame* around the whole phrase ("there is ...", "a sketch of ..."). The words live in
+`synonyms.py`: common words most of the time, training synonyms sometimes, and held-out words only when
+`wording=True` (the "wording" split). The frames in `HELDOUT_FRAMES` belong to the "heldout" split (see `world.py`).
 """
 
 from __future__ import annotations
@@ -10,50 +12,48 @@ from __future__ import annotations
 import numpy as np
 
 from openimagen.data.shapes.spec import ObjectGroup
+from openimagen.data.shapes.synonyms import (COLOR_FORMS, COLORS, COUNT_FORMS, FRAMES, NUMBER_WORDS, PLURALS,
+                                             POSITIONS, RELATION_FORMS, RELATIONS, SHAPES, SIZES, Words)
 
-TRAIN_FRAMES = ("{}", "{}", "a picture of {}", "an image of {}", "a drawing of {}", "{} on a white background")
 HELDOUT_FRAMES = ("a scene showing {}", "a rendering of {}", "{}, drawn on white")
-
-NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four"}
-PLURALS = {"circle": "circles", "square": "squares", "triangle": "triangles"}
-SIZE_WORDS = {"small": ("small", "little"), "large": ("large", "big")}
-POSITION_PHRASES = {
-    "left": ("on the left", "at the left", "on the left side"),
-    "right": ("on the right", "at the right", "on the right side"),
-    "top": ("at the top", "near the top"),
-    "bottom": ("at the bottom", "near the bottom"),
-    "center": ("in the center", "in the middle"),
-}
-RELATION_PHRASES = {
-    "left_of": ("to the left of", "left of", "on the left of"),
-    "right_of": ("to the right of", "right of", "on the right of"),
-    "above": ("above", "over"),
-    "below": ("below", "under", "beneath"),
-}
 INVERSE = {"left_of": "right_of", "right_of": "left_of", "above": "below", "below": "above"}
+P_HELD_OUT = 0.15     # with wording=True: how often a choice that has held-out words takes one
 
 
 def _pick(rng: np.random.Generator, options: tuple[str, ...] | list[str]) -> str:
     return options[int(rng.integers(len(options)))]
 
 
-def noun_phrase(group: ObjectGroup, rng: np.random.Generator, with_color: bool = True) -> str:
-    """'a small red circle', 'three blue squares', '2 large yellow triangles'."""
-    words = []
-    if group.size is not None:
-        words.append(_pick(rng, SIZE_WORDS[group.size]))
+def say(words: Words, rng: np.random.Generator, wording: bool = False) -> str:
+    """One of `words`: held out (only if `wording`) with probability P_HELD_OUT, else rare with `p_rare`, else
+    common."""
+    if wording and words.held_out and rng.random() < P_HELD_OUT:
+        return _pick(rng, words.held_out)
+    if words.rare and rng.random() < words.p_rare:
+        return _pick(rng, words.rare)
+    return _pick(rng, words.common)
+
+
+def noun_phrase(group: ObjectGroup, rng: np.random.Generator, with_color: bool = True,
+                wording: bool = False) -> str:
+    """'a small red circle', 'three blue squares', 'a pair of tiny discs colored scarlet', 'a box in navy'."""
+    shape = say(SHAPES[group.shape], rng, wording)
+    noun = shape if group.count == 1 else PLURALS[shape]
     if with_color:
-        words.append(group.color)
+        color = say(COLORS[group.color], rng, wording)
+        form = say(COLOR_FORMS, rng, wording)
+        noun = form.format(color=color, shape=noun, be="is" if group.count == 1 else "are")
+    if group.size is not None:
+        noun = f"{say(SIZES[group.size], rng, wording)} {noun}"
     if group.count == 1:
-        words.append(group.shape)
-        article = "an" if words[0][0] in "aeiou" else "a"
+        article = "an" if noun[0] in "aeiou" else "a"
         determiner = _pick(rng, (article, article, article, "one"))
     else:
-        words.append(PLURALS[group.shape])
-        determiner = NUMBER_WORDS[group.count] if rng.random() < 0.7 else str(group.count)
-    phrase = " ".join([determiner, *words])
+        number = NUMBER_WORDS[group.count] if rng.random() < 0.7 else str(group.count)
+        determiner = say(COUNT_FORMS[group.count], rng, wording).format(n=number)
+    phrase = f"{determiner} {noun}"
     if group.position is not None:
-        phrase += " " + _pick(rng, POSITION_PHRASES[group.position])
+        phrase += " " + say(POSITIONS[group.position], rng, wording)
     return phrase
 
 
@@ -65,23 +65,32 @@ def join(phrases: list[str], rng: np.random.Generator) -> str:
     return ", ".join(phrases[:-1]) + f"{comma} and " + phrases[-1]
 
 
-def relation_phrase(subject: str, relation: str, other: str, rng: np.random.Generator) -> str:
-    """`subject <relation> other` in words, said from either side: 'a red circle above a blue square' or
-    'a blue square below a red circle'."""
+def relation_phrase(subject: str, relation: str, other: str, rng: np.random.Generator,
+                    wording: bool = False) -> str:
+    """`subject <relation> other` in words, said from either side and in several forms: 'a red circle above a blue
+    square', 'a blue square below a red circle', 'a blue square with a red circle above it'."""
     if rng.random() < 0.5:
         subject, relation, other = other, INVERSE[relation], subject
-    verb = _pick(rng, ("", "", " placed"))
-    return f"{subject}{verb} {_pick(rng, RELATION_PHRASES[relation])} {other}"
+    form = say(RELATION_FORMS, rng, wording)
+    return form.format(s=subject, rel=say(RELATIONS[relation], rng, wording), o=other)
 
 
-def same_color_phrase(groups: list[ObjectGroup], rng: np.random.Generator) -> str:
+def same_color_phrase(groups: list[ObjectGroup], rng: np.random.Generator, wording: bool = False) -> str:
     """'a circle and a triangle, both red' / 'a red circle and a red triangle' (all groups share one color)."""
-    color = groups[0].color
     if rng.random() < 0.5:
-        return join([noun_phrase(g, rng) for g in groups], rng)
+        return join([noun_phrase(g, rng, wording=wording) for g in groups], rng)
     everything = "both" if len(groups) == 2 else "all"
-    return join([noun_phrase(g, rng, with_color=False) for g in groups], rng) + f", {everything} {color}"
+    color = say(COLORS[groups[0].color], rng, wording)
+    return join([noun_phrase(g, rng, with_color=False, wording=wording) for g in groups], rng) + \
+        f", {everything} {color}"
 
 
-def frame(phrase: str, frames: tuple[str, ...], rng: np.random.Generator) -> str:
-    return _pick(rng, frames).format(phrase)
+def frame(phrase: str, rng: np.random.Generator, plural: bool = False, wording: bool = False,
+          heldout: bool = False) -> str:
+    """The caption: `phrase` in a frame ('there are {}' when `plural`); with `heldout`, a third of the frames come
+    from HELDOUT_FRAMES."""
+    if heldout and rng.random() < len(HELDOUT_FRAMES) / (len(HELDOUT_FRAMES) + len(FRAMES.common)):
+        template = _pick(rng, HELDOUT_FRAMES)
+    else:
+        template = say(FRAMES, rng, wording)
+    return template.replace("{be}", "are" if plural else "is").replace("{}", phrase)

@@ -2,6 +2,8 @@
 
 Splits are a pure function of the spec (`split_of`), so no evaluation prompt can ever reach training:
 - "heldout": the scene uses a held-out (color, shape) combination or a held-out caption frame;
+- "wording": otherwise, the prompt uses a held-out word or form (`synonyms.HELD_OUT_MARKERS`: other color names,
+  shape nouns, size words, count/position/relation phrasings and sentence frames than training captions use);
 - "eval": otherwise, when the md5 of the prompt falls in bucket 0 of 10 (in-distribution but never trained on);
 - "train": everything else.
 The fixed evaluation prompt files ship in `openimagen/assets/shapes/` (written by `python -m
@@ -23,14 +25,15 @@ from openimagen.data.shapes import captions as words
 from openimagen.data.shapes.layout import layout
 from openimagen.data.shapes.render import render
 from openimagen.data.shapes.spec import ObjectGroup, Spec, SpecError, load_prompts, write_prompts
+from openimagen.data.shapes.synonyms import held_out_wording
 from openimagen.data.shapes.vocab import CATEGORIES, COLORS, POSITIONS, RELATIONS, SHAPES, SIZES
 
 HELDOUT_COMBOS = frozenset({("green", "square"), ("purple", "circle"), ("orange", "triangle")})
 ALL_COMBOS = tuple(itertools.product(COLORS, SHAPES))
 TRAIN_COMBOS = tuple(c for c in ALL_COMBOS if c not in HELDOUT_COMBOS)
-SPLITS = ("train", "eval", "heldout")
+SPLITS = ("train", "eval", "heldout", "wording")
 EVAL_BUCKETS = 10                      # 1 in 10 in-distribution prompts is reserved for evaluation
-SHIPPED_SPLITS = {"eval": (30, 1), "heldout": (20, 2)}    # name -> (prompts per category, seed)
+SHIPPED_SPLITS = {"eval": (30, 1), "heldout": (20, 2), "wording": (20, 3)}    # name -> (prompts per category, seed)
 
 
 def uses_heldout_frame(prompt: str) -> bool:
@@ -42,6 +45,8 @@ def split_of(spec: Spec) -> str:
     """Which split a spec belongs to (see the module docstring)."""
     if any((g.color, g.shape) in HELDOUT_COMBOS for g in spec.objects) or uses_heldout_frame(spec.prompt):
         return "heldout"
+    if held_out_wording(spec.prompt):
+        return "wording"
     bucket = int(hashlib.md5(spec.prompt.encode("utf-8")).hexdigest(), 16) % EVAL_BUCKETS
     return "eval" if bucket == 0 else "train"
 
@@ -56,9 +61,10 @@ def _singles(rng, pool, k, **kwargs) -> list[ObjectGroup]:
     return [ObjectGroup(shape, color) for color, shape in _combos(rng, pool, k, **kwargs)]
 
 
-def _scene(category: str, rng: np.random.Generator, pool: tuple) -> tuple[list[ObjectGroup], list, str]:
-    """(objects, relations, phrase) of a random scene of `category`."""
-    np_ = lambda g: words.noun_phrase(g, rng)  # noqa: E731
+def _scene(category: str, rng: np.random.Generator, pool: tuple,
+           wording: bool = False) -> tuple[list[ObjectGroup], list, str]:
+    """(objects, relations, phrase) of a random scene of `category` (with held-out words if `wording`)."""
+    np_ = lambda g: words.noun_phrase(g, rng, wording=wording)  # noqa: E731
     if category == "colors":
         objects = _singles(rng, pool, 1 + int(rng.random() < 0.5))
         return objects, [], words.join([np_(g) for g in objects], rng)
@@ -66,7 +72,7 @@ def _scene(category: str, rng: np.random.Generator, pool: tuple) -> tuple[list[O
         color = words._pick(rng, sorted({c for c, _ in pool}))
         available = sum(1 for c, _ in pool if c == color)
         objects = _singles(rng, pool, int(rng.integers(1, available + 1)), color=color)
-        phrase = words.same_color_phrase(objects, rng) if len(objects) > 1 else np_(objects[0])
+        phrase = words.same_color_phrase(objects, rng, wording) if len(objects) > 1 else np_(objects[0])
         return objects, [], phrase
     if category == "counting":
         (color, shape), *rest = _combos(rng, pool, 2)
@@ -77,7 +83,8 @@ def _scene(category: str, rng: np.random.Generator, pool: tuple) -> tuple[list[O
     if category == "positional":
         objects = _singles(rng, pool, 2)
         relation = words._pick(rng, RELATIONS)
-        return objects, [(0, relation, 1)], words.relation_phrase(np_(objects[0]), relation, np_(objects[1]), rng)
+        phrase = words.relation_phrase(np_(objects[0]), relation, np_(objects[1]), rng, wording)
+        return objects, [(0, relation, 1)], phrase
     if category == "position":
         if rng.random() < 0.6:
             places = [words._pick(rng, POSITIONS)]
@@ -101,7 +108,8 @@ def _scene(category: str, rng: np.random.Generator, pool: tuple) -> tuple[list[O
         pair = [ObjectGroup(c[1], c[0], size=words._pick(rng, SIZES) if sized else None) for c in (first, second)]
         relation = words._pick(rng, RELATIONS)
         extra = ObjectGroup(third[1], third[0], count=int(rng.integers(1, 4)))
-        phrase = words.relation_phrase(np_(pair[0]), relation, np_(pair[1]), rng) + ", and " + np_(extra)
+        phrase = words.relation_phrase(np_(pair[0]), relation, np_(pair[1]), rng, wording)
+        phrase += ", and " + np_(extra)
         return [*pair, extra], [(0, relation, 1)], phrase
     raise ValueError(f"unknown category {category!r}; choose one of {list(CATEGORIES)}")
 
@@ -121,11 +129,12 @@ def sample_spec(rng: np.random.Generator, category: str | None = None, split: st
     if category is not None and category not in CATEGORIES:
         raise ValueError(f"unknown category {category!r}; choose one of {list(CATEGORIES)}")
     pool = ALL_COMBOS if split == "heldout" else TRAIN_COMBOS
-    frames = words.TRAIN_FRAMES + (words.HELDOUT_FRAMES if split == "heldout" else ())
     for _ in range(10_000):
         chosen = category or words._pick(rng, CATEGORIES)
-        objects, relations, phrase = _scene(chosen, rng, pool)
-        spec = Spec(words.frame(phrase, frames, rng), chosen, tuple(objects), tuple(relations))
+        objects, relations, phrase = _scene(chosen, rng, pool, wording=split == "wording")
+        prompt = words.frame(phrase, rng, plural=sum(g.count for g in objects) > 1, wording=split == "wording",
+                             heldout=split == "heldout")
+        spec = Spec(prompt, chosen, tuple(objects), tuple(relations))
         if split_of(spec) == split and _layoutable(spec):
             return spec
     raise RuntimeError(f"could not sample a {category} scene of split {split!r}")   # pragma: no cover
@@ -154,7 +163,8 @@ def split_path(name: str) -> Path:
 
 
 def load_split(name: str) -> list[Spec]:
-    """The fixed evaluation prompts of a split ("eval": in-distribution, "heldout": unseen combos/templates)."""
+    """The fixed evaluation prompts of a split ("eval": in-distribution, "heldout": unseen combos/templates,
+    "wording": unseen words and forms)."""
     return load_prompts(split_path(name))
 
 
@@ -174,11 +184,14 @@ class ShapesWorld:
 
 
 def main() -> None:
-    """Rewrite the shipped evaluation splits: python -m openimagen.data.shapes.world [--train N OUT.jsonl]."""
+    """Write the shipped evaluation splits that are missing (or rewrite the one named by --split), or a training
+    prompts file: python -m openimagen.data.shapes.world [--split NAME] [--train PER_CATEGORY OUT.jsonl]."""
     import argparse
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--train", nargs=2, metavar=("PER_CATEGORY", "OUT"), help="write a training prompts file")
+    parser.add_argument("--split", choices=sorted(SHIPPED_SPLITS), help="rewrite this shipped split (else: only "
+                        "write missing ones; the shipped files define the benchmark, keep them fixed)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     if args.train:
@@ -187,6 +200,9 @@ def main() -> None:
         print(f"{args.train[1]}: {len(specs)} training prompts")
         return
     for name, (per_category, seed) in SHIPPED_SPLITS.items():
+        if name != args.split and (args.split or split_path(name).exists()):
+            print(f"{split_path(name)}: kept")
+            continue
         write_prompts(split_path(name), make_specs(name, per_category, seed))
         print(f"{split_path(name)}: {per_category} prompts x {len(CATEGORIES)} categories")
 

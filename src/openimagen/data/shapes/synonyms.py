@@ -1,0 +1,124 @@
+"""The word tables of the caption grammar: what training captions say, and the held-out wording they never say.
+
+Every choice the grammar makes (a color name, a shape noun, a size word, a number form, a position or relation
+phrase, a caption frame, a sentence form) is a `Words` entry with three pools:
+- `common`: the words of the first grammar; said most of the time, so that the shipped `eval.jsonl` stays
+  in-distribution;
+- `rare`: training synonyms and forms, said with probability `p_rare`;
+- `held_out`: the "wording" split's words and forms. Training captions never use them (`world.split_of` sends any
+  prompt that does to the "wording" split), so that split measures whether the model reads the frozen text
+  encoder's meaning rather than memorizing training words (Imagen Sec. 4.4).
+`HELD_OUT_MARKERS` are the whole words/phrases that mark held-out wording in a prompt.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Words:
+    common: tuple[str, ...]
+    rare: tuple[str, ...] = ()
+    held_out: tuple[str, ...] = ()
+    p_rare: float = 0.3
+
+
+# Color names ("{}" forms below place them). Hyphenated and two-word names are said as they are.
+COLORS = {
+    "red": Words(("red",), ("scarlet", "cherry-red", "ruby", "bright red"), ("crimson", "vermilion")),
+    "green": Words(("green",), ("emerald", "lime", "leaf-green", "grass-green"), ("jade", "forest green")),
+    "blue": Words(("blue",), ("navy", "azure", "royal blue", "sapphire", "sky-blue"), ("cobalt", "cerulean")),
+    "yellow": Words(("yellow",), ("golden", "lemon", "canary", "lemon-yellow"), ("mustard", "sunflower")),
+    "purple": Words(("purple",), ("violet", "lavender", "amethyst", "deep purple"), ("plum", "grape")),
+    "orange": Words(("orange",), ("tangerine", "amber", "apricot-orange", "bright orange"), ("pumpkin", "carrot")),
+    "black": Words(("black",), ("jet-black", "dark", "inky", "onyx", "pitch-black"), ("charcoal", "ebony")),
+}
+# How a color attaches to its noun: {color}, {shape} (singular or plural) and {be} (is / are).
+COLOR_FORMS = Words(("{color} {shape}",),
+                    ("{shape} that {be} {color}", "{color}-colored {shape}", "{color} colored {shape}",
+                     "{shape} colored {color}", "{shape} in {color}"),
+                    ("{shape} painted {color}", "{color}-hued {shape}"), p_rare=0.25)
+
+# Shape nouns: a thing a person would draw as that flat shape.
+SHAPES = {
+    "circle": Words(("circle",), ("disc", "disk", "dot", "round shape", "ball"), ("orb",), p_rare=0.25),
+    "square": Words(("square",), ("block", "tile", "square shape"), ("box",), p_rare=0.25),
+    "triangle": Words(("triangle",), ("three-sided shape", "wedge", "triangle shape"), ("pyramid",), p_rare=0.25),
+}
+PLURALS = {"circle": "circles", "disc": "discs", "disk": "disks", "dot": "dots", "round shape": "round shapes",
+           "ball": "balls", "orb": "orbs", "square": "squares", "block": "blocks", "tile": "tiles",
+           "square shape": "square shapes", "box": "boxes", "triangle": "triangles",
+           "three-sided shape": "three-sided shapes", "wedge": "wedges", "triangle shape": "triangle shapes",
+           "pyramid": "pyramids"}
+
+SIZES = {
+    "small": Words(("small", "little"), ("tiny", "mini", "smallish"), ("miniature", "teeny")),
+    "large": Words(("large", "big"), ("huge", "giant", "enormous", "oversized"), ("massive", "gigantic")),
+}
+
+# Counts 2-4 ({n}: the number word or digit). "a pair of" only for 2, "a trio of" only for 3.
+NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four"}
+COUNT_FORMS = {
+    2: Words(("{n}",), ("a pair of",), ("a group of {n}",), p_rare=0.2),
+    3: Words(("{n}",), ("a trio of",), ("a group of {n}",), p_rare=0.2),
+    4: Words(("{n}",), (), ("a group of {n}",)),
+}
+
+POSITIONS = {
+    "left": Words(("on the left", "at the left", "on the left side"),
+                  ("on the left-hand side", "near the left edge", "in the left part of the image"),
+                  ("toward the left",)),
+    "right": Words(("on the right", "at the right", "on the right side"),
+                   ("on the right-hand side", "near the right edge", "in the right part of the image"),
+                   ("toward the right",)),
+    "top": Words(("at the top", "near the top"),
+                 ("in the upper part", "near the top edge", "at the top of the image"), ("toward the top",)),
+    "bottom": Words(("at the bottom", "near the bottom"),
+                    ("in the lower part", "near the bottom edge", "at the bottom of the image"),
+                    ("toward the bottom",)),
+    "center": Words(("in the center", "in the middle"),
+                    ("centered", "in the very middle", "at the center of the image"), ("in the dead center",)),
+}
+
+RELATIONS = {
+    "left_of": Words(("to the left of", "left of", "on the left of"), ("to the left side of",),
+                     ("further left than",), p_rare=0.2),
+    "right_of": Words(("to the right of", "right of", "on the right of"), ("to the right side of",),
+                      ("further right than",), p_rare=0.2),
+    "above": Words(("above", "over"), ("on top of",), ("higher than",), p_rare=0.25),
+    "below": Words(("below", "under", "beneath"), ("underneath",), ("lower than",), p_rare=0.2),
+}
+# A relation `{s} {rel} {o}` as a phrase: {s} subject, {o} the other object, {rel} the relation words.
+RELATION_FORMS = Words(("{s} {rel} {o}", "{s} {rel} {o}", "{s} placed {rel} {o}"),
+                       ("{o} with {s} {rel} it", "{o}, and {rel} it {s}"), ("{o} that has {s} {rel} it",))
+
+# Frames around the whole phrase ({be}: is / are by the number of objects). The `heldout` split's frames are
+# `HELDOUT_FRAMES` in captions.py; these held-out frames belong to the "wording" split.
+FRAMES = Words(("{}", "{}", "a picture of {}", "an image of {}", "a drawing of {}", "{} on a white background"),
+               ("there {be} {}", "draw {}", "show {}", "an illustration of {}", "a simple graphic of {}",
+                "a white canvas with {}", "{} {be} shown", "a sketch of {}", "a diagram of {}", "a photo of {}",
+                "{} against a white background", "a plain white image with {}", "clip art of {}"),
+               ("here we see {}", "{} can be seen", "a minimalist composition with {}"), p_rare=0.4)
+
+# Whole words/phrases that mark held-out wording: every held-out word (and its plural) and the words that set
+# each held-out form apart.
+HELD_OUT_FORM_MARKERS = ("painted", "hued", "a group of", "that has")
+HELD_OUT_FRAME_MARKERS = ("here we see", "can be seen", "minimalist composition")
+
+
+def _held_out_markers() -> tuple[str, ...]:
+    names = [w for table in (COLORS, SHAPES, SIZES, POSITIONS, RELATIONS) for entry in table.values()
+             for w in entry.held_out]
+    names += [PLURALS[s] for entry in SHAPES.values() for s in entry.held_out]
+    return tuple(sorted(set(names))) + HELD_OUT_FORM_MARKERS + HELD_OUT_FRAME_MARKERS
+
+
+HELD_OUT_MARKERS = _held_out_markers()
+_HELD_OUT_PATTERN = re.compile(r"\b(" + "|".join(re.escape(m) for m in HELD_OUT_MARKERS) + r")\b", re.IGNORECASE)
+
+
+def held_out_wording(prompt: str) -> list[str]:
+    """The held-out words/phrases a prompt uses (whole words only: 'boxes' counts, 'boxy' does not)."""
+    return [m.group(1).lower() for m in _HELD_OUT_PATTERN.finditer(prompt)]
