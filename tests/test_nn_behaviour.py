@@ -37,10 +37,11 @@ def _inputs(net, size=16, batch=2, tokens=6, seed=1):
     return inputs
 
 
+@pytest.mark.parametrize("text_layers", [0, 1])
 @pytest.mark.parametrize("bf16", [False, True])
 @pytest.mark.parametrize("name", ["tiny-test-base", "tiny-test-sr"])
-def test_padded_text_tokens_change_nothing_but_real_tokens_do(name, bf16):
-    net = _random_net(name)
+def test_padded_text_tokens_change_nothing_but_real_tokens_do(name, bf16, text_layers):
+    net = _random_net(name, text_layers=text_layers, text_width=32)
     inputs = _inputs(net)
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         out = net(**inputs)
@@ -55,9 +56,10 @@ def test_padded_text_tokens_change_nothing_but_real_tokens_do(name, bf16):
     torch.testing.assert_close(out_real[1], out[1])   # the other sample's text did not change
 
 
+@pytest.mark.parametrize("text_layers", [0, 2])
 @pytest.mark.parametrize("name", ["tiny-test-base", "tiny-test-sr"])
-def test_all_masked_prompt_gives_a_finite_output_with_finite_gradients(name):
-    net = _random_net(name).train()
+def test_all_masked_prompt_gives_a_finite_output_with_finite_gradients(name, text_layers):
+    net = _random_net(name, text_layers=text_layers, text_width=32).train()
     inputs = _inputs(net)
     inputs["text_mask"] = torch.zeros_like(inputs["text_mask"])
     out = net(**inputs)
@@ -152,8 +154,22 @@ def test_coord_channels_are_appended_to_the_network_input(name):
     plain = _random_net(name)
     assert net.input_conv.in_channels == plain.input_conv.in_channels + 2
     inputs = _inputs(net)
-    x_in, _ = net.cond(torch.zeros_like(inputs["x"]), inputs["log_snr"], inputs["text_emb"], inputs["text_mask"],
+    x_in, *_ = net.cond(torch.zeros_like(inputs["x"]), inputs["log_snr"], inputs["text_emb"], inputs["text_mask"],
                        inputs.get("lowres"), inputs.get("aug_log_snr"))
     assert torch.equal(x_in[:, -2:], coordinate_maps(inputs["x"]))
     out = net(**inputs)
     assert out.shape == inputs["x"].shape and torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("name", ["tiny-test-base", "tiny-test-sr"])
+def test_the_text_adapter_makes_the_network_see_word_order(name):
+    """Attention over a token set is blind to order; the adapter's position embeddings are not."""
+    inputs = _inputs(_random_net(name))
+    inputs["text_mask"][:] = True
+    swapped = inputs["text_emb"][:, [1, 0, *range(2, inputs["text_emb"].shape[1])]]
+    for text_layers, order_matters in [(0, False), (1, True)]:
+        net = _random_net(name, text_layers=text_layers, text_width=32)
+        with torch.no_grad():
+            out, out_swapped = net(**inputs), net(**{**inputs, "text_emb": swapped})
+        difference = (out - out_swapped).abs().max().item()
+        assert difference > 1e-4 if order_matters else difference < 1e-5

@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .attention import TextPooling
+from .text_adapter import TextAdapter
 from .layers import NoiseLevelEmbedding
 
 NO_AUG_LOG_SNR = 30.0   # aug_log_snr=None means "no noise augmentation" (a clean low-res image)
@@ -34,14 +35,19 @@ class Conditioning(nn.Module):
         features = max(32, config.base_channels)
         self.noise_embed = NoiseLevelEmbedding(features, config.cond_width)
         self.aug_embed = NoiseLevelEmbedding(features, config.cond_width) if config.lowres_cond else None
-        self.text_pool = TextPooling(config.text_dim, config.cond_width, config.head_dim)
+        self.text_pool = TextPooling(config.text_features, config.cond_width, config.head_dim)
+        self.text_adapter = TextAdapter(config.text_dim, config.text_width, config.text_layers, config.head_dim) \
+            if config.text_layers else None
 
     def input_channels(self) -> int:
         return self.config.in_channels * (2 if self.config.lowres_cond else 1) + 2 * self.config.coord_channels
 
     def forward(self, x, log_snr, text_emb, text_mask, lowres=None, aug_log_snr=None):
-        """-> (network input [b, c(*2), h, w], conditioning vector [b, cond_dim])."""
+        """-> (network input [b, c(*2)(+2), h, w], conditioning vector [b, cond_dim], text tokens, text mask):
+        the tokens are the adapter's when the network has one, else the encoder's."""
         self._check(x, log_snr, text_emb, text_mask, lowres)
+        if self.text_adapter is not None:
+            text_emb, text_mask = self.text_adapter(text_emb, text_mask)
         emb = self.noise_embed(log_snr) + self.text_pool(text_emb, text_mask)
         if self.config.lowres_cond:
             if aug_log_snr is None:
@@ -52,7 +58,7 @@ class Conditioning(nn.Module):
             x = torch.cat([x, up], dim=1)
         if self.config.coord_channels:
             x = torch.cat([x, coordinate_maps(x)], dim=1)
-        return x, emb
+        return x, emb, text_emb, text_mask
 
     def _check(self, x, log_snr, text_emb, text_mask, lowres) -> None:
         c = self.config

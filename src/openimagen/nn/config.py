@@ -42,10 +42,14 @@ class _CommonConfig:
     dropout: float = 0.0
     gradient_checkpointing: bool = False
     coord_channels: bool = False         # append x, y coordinate maps to the input (CoordConv, Liu et al. 2018)
+    text_layers: int = 0                 # trainable transformer layers over the frozen text tokens (text_adapter.py)
+    text_width: int = 256                # their width (used when text_layers > 0)
 
     def __post_init__(self) -> None:
-        for name in ("in_channels", "out_channels", "text_dim", "base_channels", "head_dim", "num_groups"):
+        for name in ("in_channels", "out_channels", "text_dim", "base_channels", "head_dim", "num_groups", "text_width"):
             _positive(name, getattr(self, name))
+        if isinstance(self.text_layers, bool) or not isinstance(self.text_layers, int) or self.text_layers < 0:
+            raise ValueError(f"text_layers must be an int >= 0, got {self.text_layers!r}")
         if not isinstance(self.lowres_cond, bool):
             raise ValueError(f"lowres_cond must be a bool, got {self.lowres_cond!r}")
         mults = tuple(self.channel_mults) if isinstance(self.channel_mults, (tuple, list)) else None
@@ -70,6 +74,11 @@ class _CommonConfig:
         for name in ("gradient_checkpointing", "coord_channels"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
+
+    @property
+    def text_features(self) -> int:
+        """Width of the text tokens the attention layers see: the adapter's, or the encoder's."""
+        return self.text_width if self.text_layers else self.text_dim
 
     @property
     def cond_width(self) -> int:

@@ -20,7 +20,7 @@ SKIP_SCALE = 2 ** -0.5
 def _attentions(channels: int, config: EfficientUNetConfig, level: int, num_res: int) -> nn.ModuleList:
     self_attn, cross = config.self_attn_levels[level], config.cross_attn_levels[level]
     count = (num_res if config.attn_every_res_block else 1) if (self_attn or cross) else 0
-    return nn.ModuleList(Attention(channels, config.text_dim, config.head_dim, config.num_groups, self_attn, cross)
+    return nn.ModuleList(Attention(channels, config.text_features, config.head_dim, config.num_groups, self_attn, cross)
                          for _ in range(count))
 
 
@@ -88,7 +88,7 @@ class EfficientUNet(nn.Module):
                                  zero_init(nn.Conv2d(2 * base, config.out_channels, 3, padding=1)))
 
     def forward(self, x, log_snr, text_emb, text_mask, lowres=None, aug_log_snr=None):
-        h, emb = self.cond(x, log_snr, text_emb, text_mask, lowres, aug_log_snr)
+        h, emb, text_emb, text_mask = self.cond(x, log_snr, text_emb, text_mask, lowres, aug_log_snr)
         if self.input_conv.weight.is_contiguous(memory_format=torch.channels_last):
             h = h.contiguous(memory_format=torch.channels_last)
         ckpt = self.config.gradient_checkpointing and self.training

@@ -17,7 +17,7 @@ class UNetBlock(nn.Module):
         super().__init__()
         self.res = ResBlock(c_in, c_out, config.num_groups, config.cond_width, config.dropout)
         has_attn = self_attn or cross_attn
-        self.attn = Attention(c_out, config.text_dim, config.head_dim, config.num_groups, self_attn, cross_attn) \
+        self.attn = Attention(c_out, config.text_features, config.head_dim, config.num_groups, self_attn, cross_attn) \
             if has_attn else None
 
     def forward(self, x, emb, text, text_mask):
@@ -61,7 +61,7 @@ class UNet(nn.Module):
         return UNetBlock(c_in, c_out, c, c.self_attn_levels[level], c.cross_attn_levels[level])
 
     def forward(self, x, log_snr, text_emb, text_mask, lowres=None, aug_log_snr=None):
-        h, emb = self.cond(x, log_snr, text_emb, text_mask, lowres, aug_log_snr)
+        h, emb, text_emb, text_mask = self.cond(x, log_snr, text_emb, text_mask, lowres, aug_log_snr)
         if self.input_conv.weight.is_contiguous(memory_format=torch.channels_last):
             h = h.contiguous(memory_format=torch.channels_last)
         ckpt = self.config.gradient_checkpointing and self.training
