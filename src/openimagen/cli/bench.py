@@ -24,7 +24,7 @@ def load_specs(prompts: str | None, split: str | None, limit: int | None):
     from openimagen.data.shapes.world import load_split
 
     if (prompts is None) == (split is None):
-        raise UserError("give exactly one of --prompts FILE.jsonl or --split NAME (eval or heldout)")
+        raise UserError("give exactly one of --prompts FILE.jsonl or --split NAME (eval, heldout or wording)")
     try:
         specs = load_prompts(prompts) if prompts else load_split(split)
     except (SpecError, ValueError, OSError) as error:
@@ -62,7 +62,8 @@ def make_generator(kind: str, model: str | None, images: str | None, settings: d
 @click.option("--model", default=None, metavar="DIR", help="Saved cascade folder.  [default: the shipped model]")
 @click.option("--prompts", default=None, metavar="FILE", help="Scene specs, one JSON object per line (docs/shapes.md).")
 @click.option("--split", default=None, type=click.Choice(["eval", "heldout", "wording"]),
-              help="A shipped evaluation split: eval (in-distribution) or heldout (unseen combinations/templates).")
+              help="A shipped evaluation split: eval (in-distribution), heldout (unseen color/shape pairs and "
+                   "templates) or wording (words and sentence forms training captions never use).")
 @click.option("--images-per-prompt", default=4, show_default=True, type=click.IntRange(min=1))
 @click.option("--out", "out_dir", default="bench", show_default=True, metavar="DIR",
               help="Writes metrics.json, prompts.jsonl, grid.png, report.html and images/.")
