@@ -112,3 +112,16 @@ def test_train_aug_range_must_be_an_ordered_pair_inside_the_unit_interval():
     for bad in [(0.5, 0.2), (0.0, 1.5), (0.0, 0.0), (0.1,)]:
         with pytest.raises(ConfigError, match="train_aug_range"):
             StageConfig(resolution=16, network="tiny-test-sr", train_aug_range=bad)
+
+
+def test_text_noise_moves_real_tokens_by_their_scale_and_leaves_padding_alone():
+    from openimagen.train.stage_run import noisy_text
+
+    emb = torch.randn(2, 4, 64) * torch.tensor([1.0, 5.0])[:, None, None]
+    mask = torch.tensor([[True, True, False, False], [True, True, True, True]])
+    noise = torch.randn(2, 4, 64)
+    noisy = noisy_text(emb, mask, 0.1, noise)
+    assert torch.equal(noisy[0, 2:], emb[0, 2:])                           # padding untouched
+    moved = (noisy - emb).norm(dim=-1) / emb.norm(dim=-1)
+    assert torch.allclose(moved[mask], torch.full_like(moved[mask], 0.1), rtol=0.3)   # ~10% of each token's size
+    assert torch.equal(noisy_text(emb, mask, 0.0, noise), emb)

@@ -39,6 +39,7 @@ class TrainConfig:
     ema_decay: float = 0.9999                         # final EMA decay
     ema_warmup_power: float = 0.75                    # decay_t = min(ema_decay, 1 - (1+t)^-power); 0 = no warmup
     cond_drop_prob: float = 0.1                       # caption -> "" (classifier-free guidance), Sec. 2.3
+    text_noise: float = 0.0                           # Gaussian noise on real text tokens, x each token's std
     mixed_precision: Literal["no", "bf16", "fp16"] = "no"
     compile: bool = False                             # torch.compile the network
     seed: int = 0
@@ -56,7 +57,7 @@ class TrainConfig:
             check_positive(f"train.{name}", getattr(self, name))
         if self.micro_batch_size is not None:
             check_positive("train.micro_batch_size", self.micro_batch_size)
-        for name in ("warmup_steps", "sample_every", "weight_decay", "grad_clip", "ema_warmup_power"):
+        for name in ("warmup_steps", "sample_every", "weight_decay", "grad_clip", "ema_warmup_power", "text_noise"):
             check_positive(f"train.{name}", getattr(self, name), allow_zero=True)
         check_positive("train.lr", self.lr)
         for name in ("ema_decay", "cond_drop_prob", "min_lr_ratio"):

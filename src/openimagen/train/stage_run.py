@@ -38,20 +38,30 @@ def make_embedder(config: ExperimentConfig) -> TextEmbedder:
     return TextEmbedder(lambda: load_encoder(cascade.text_encoder, max_length=cascade.max_text_length), cache)
 
 
+def noisy_text(emb: torch.Tensor, mask: torch.Tensor, scale: float, noise: torch.Tensor) -> torch.Tensor:
+    """emb [b, n, d] + scale * (each real token's std) * noise; padding stays as it is. Training on nearby
+    vectors makes the network read what a token means rather than its exact vector (unseen synonyms)."""
+    return emb + scale * emb.std(dim=-1, keepdim=True) * noise * mask[..., None].to(emb)
+
+
 class StageLoss:
     """loss_fn(model, batch) -> [b] for one stage: caption dropout p -> "" (classifier-free guidance, Sec. 2.3),
-    SR input = the image's own anti-aliased downsample (+ matching random crops), then `stage_loss`."""
+    optional noise on the text tokens, SR input = the image's own anti-aliased downsample (+ matching random
+    crops), then `stage_loss`."""
 
     def __init__(self, stage: StageConfig, lowres_size: int | None, embedder: TextEmbedder, cond_drop_prob: float,
-                 seed: int, group_size: int, device: torch.device) -> None:
+                 seed: int, group_size: int, device: torch.device, text_noise: float = 0.0) -> None:
         self.stage, self.lowres_size, self.embedder = stage, lowres_size, embedder
         self.cond_drop_prob, self.seed, self.group_size, self.device = cond_drop_prob, seed, group_size, device
+        self.text_noise = text_noise
 
     def __call__(self, model: torch.nn.Module, batch: dict) -> torch.Tensor:
         rnd = SampleRandom(self.seed, batch["index"])
         drop = rnd.uniform() < self.cond_drop_prob
         captions = ["" if dropped else caption for caption, dropped in zip(batch["caption"], drop.tolist())]
         emb, mask = self.embedder(captions)
+        if self.text_noise:
+            emb = noisy_text(emb, mask, self.text_noise, rnd.normal(emb.shape[1:]).to(emb))
         images, lowres = batch["image"], None
         if self.lowres_size is not None:
             lowres = data.downsample(images, self.lowres_size)
@@ -114,7 +124,7 @@ def train_stage(config: ExperimentConfig, number: int, accelerator: Accelerator 
     batches = StreamBatches(dataset, micro, accelerator.process_index, accelerator.num_processes,
                             config.data.num_workers)
     loss_fn = StageLoss(stage, lowres_size, embedder, c.cond_drop_prob, mix_seed(c.seed, number), c.batch_size,
-                        accelerator.device)
+                        accelerator.device, c.text_noise)
     sample_fn = _sample_fn(config, number, embedder) if c.sample_every and accelerator.is_main_process else None
     trainer = Trainer(network, loss_fn, batches, c, stage_dir(config, number), accelerator, sample_fn,
                       extra_state={"stage": number, "config": config.to_dict()})
