@@ -41,6 +41,7 @@ def run() -> None:
 # Subcommands register themselves below, one import per module (keep this list sorted).
 from openimagen.cli.bench import bench  # noqa: E402
 from openimagen.cli.demo import demo  # noqa: E402
+from openimagen.cli.drawbench import drawbench  # noqa: E402
 from openimagen.cli.encode import encode  # noqa: E402
 from openimagen.cli.eval import eval_group  # noqa: E402
 from openimagen.cli.export import export  # noqa: E402
@@ -50,6 +51,7 @@ from openimagen.cli.train import train  # noqa: E402
 
 main.add_command(bench)
 main.add_command(demo)
+main.add_command(drawbench)
 main.add_command(encode)
 main.add_command(eval_group)
 main.add_command(export)
