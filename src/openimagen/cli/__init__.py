@@ -46,6 +46,7 @@ from openimagen.cli.encode import encode  # noqa: E402
 from openimagen.cli.eval import eval_group  # noqa: E402
 from openimagen.cli.export import export  # noqa: E402
 from openimagen.cli.info import info  # noqa: E402
+from openimagen.cli.rate import rate  # noqa: E402
 from openimagen.cli.sample import sample  # noqa: E402
 from openimagen.cli.train import train  # noqa: E402
 
@@ -56,5 +57,6 @@ main.add_command(encode)
 main.add_command(eval_group)
 main.add_command(export)
 main.add_command(info)
+main.add_command(rate)
 main.add_command(sample)
 main.add_command(train)
