@@ -27,13 +27,13 @@ def drawbench() -> None:
 
 
 def process_state():
-    """(rank, world size, device) of this launch: Accelerate's view under `accelerate launch`, else one process."""
+    """Accelerate's view of this launch (process_index, num_processes, device): one process unless started by
+    `accelerate launch` or torchrun (multi-process CPU runs need Accelerate's `cpu=True`)."""
     import torch
     from accelerate import PartialState
 
     multi_process = int(os.environ.get("WORLD_SIZE", "1")) > 1
-    state = PartialState(cpu=multi_process and not torch.cuda.is_available())
-    return state
+    return PartialState(cpu=multi_process and not torch.cuda.is_available())
 
 
 @drawbench.command("generate", epilog=EXAMPLES)
@@ -43,7 +43,8 @@ def process_state():
 @click.option("--out", "out_dir", required=True, metavar="DIR", help="Run folder: run.json, prompts.jsonl, images/.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--images-per-prompt", default=8, show_default=True, type=click.IntRange(min=1))
-@click.option("--steps", type=click.IntRange(min=1), default=None, help="Sampler steps per stage.  [default: the model's]")
+@click.option("--steps", type=click.IntRange(min=1), default=None,
+              help="Sampler steps per stage.  [default: the model's]")
 @click.option("--guidance", type=click.FloatRange(min=0), default=None, help="Guidance weight.  [default: the model's]")
 @click.option("--sampler", type=click.Choice(["ancestral", "ddim", "dpmpp_2m"]), default=None)
 @click.option("--threshold", type=click.Choice(["none", "static", "dynamic"]), default=None)

@@ -9,7 +9,7 @@ from openimagen.rate.store import QUESTIONS
 
 TITLES = {"quality": "Which set is of higher quality?", "alignment": "Which set better represents the caption?"}
 COLORS = {"A": "#3b6fb6", "indifferent": "#c8c8c8", "B": "#e08a2c"}
-LABEL, BAR, ROW = 150, 420, 26
+LABEL, BAR, ROW = 150, 420, 30
 
 
 def preference_svg(rows: list[dict]) -> str:
@@ -35,18 +35,20 @@ def preference_svg(rows: list[dict]) -> str:
 
 
 def _bar(row: dict, y: int) -> str:
-    parts = [f'<text x="{LABEL - 6}" y="{y + 14}" text-anchor="end">{escape(row["category"])} '
+    parts = [f'<text x="{LABEL - 6}" y="{y + 15}" text-anchor="end">{escape(row["category"])} '
              f'({row["votes"]})</text>']
     x = LABEL
     for answer in ("A", "indifferent", "B"):
         width = BAR * row[f"{answer}_rate"]
-        parts.append(f'<rect x="{x:.1f}" y="{y}" width="{width:.1f}" height="18" fill="{COLORS[answer]}"/>')
+        parts.append(f'<rect x="{x:.1f}" y="{y}" width="{width:.1f}" height="22" fill="{COLORS[answer]}"/>')
         if answer != "indifferent" and width > 34:
-            parts.append(f'<text x="{x + width / 2:.1f}" y="{y + 13}" text-anchor="middle" fill="white">'
+            parts.append(f'<text x="{x + width / 2:.1f}" y="{y + 11}" text-anchor="middle" fill="white">'
                          f'{100 * row[f"{answer}_rate"]:.0f}%</text>')
         x += width
     for answer, low, high in (("A", row["A_low"], row["A_high"]), ("B", 1 - row["B_high"], 1 - row["B_low"])):
         x1, x2 = LABEL + BAR * low, LABEL + BAR * high
-        parts.append(f'<path d="M{x1:.1f} {y + 9}H{x2:.1f}M{x1:.1f} {y + 4}V{y + 14}M{x2:.1f} {y + 4}V{y + 14}" '
+        level = y + (15 if answer == "A" else 19)          # below the labels; A's whisker above B's
+        ticks = f"M{x1:.1f} {level - 2}V{level + 2}M{x2:.1f} {level - 2}V{level + 2}"
+        parts.append(f'<path d="M{x1:.1f} {level}H{x2:.1f}{ticks}" '
                      f'stroke="black" stroke-width="1.2" class="ci-{answer}"/>')
     return "".join(parts)

@@ -58,7 +58,8 @@ DONE = BASE.replace("{% block body %}{% endblock %}", """
 <p><a href="/results">Results</a></p>""")
 
 RESULTS = BASE.replace("{% block body %}{% endblock %}", """
-<h1>Preference: A = {{ run_a }}, B = {{ run_b }}</h1>
+<h1>Preference of run A over run B</h1>
+<p class="note">A = {{ run_a }}<br>B = {{ run_b }}</p>
 <p>{{ votes }} answers from {{ raters }} rater(s). Rates with 95% Wilson confidence intervals.
 <a href="results.csv" id="csv">CSV</a> &middot; <a href="votes.csv">all votes (CSV)</a></p>
 {{ chart|safe }}

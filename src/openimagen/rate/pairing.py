@@ -5,6 +5,7 @@ back sees the same layout and resumes where they left off)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,13 +52,11 @@ def open_pair(run_a: str | Path, run_b: str | Path) -> RunPair:
 
 def images_per_prompt(run: str | Path) -> int:
     """From run.json, else the largest image index present + 1."""
-    import json
-
     record = Path(run) / "run.json"
     if record.is_file():
         return int(json.loads(record.read_text(encoding="utf-8"))["images_per_prompt"])
-    indices = [int(p.stem.split("-")[1]) for p in (Path(run) / "images").glob("*-*.png") if p.stem.split("-")[1].isdigit()]
-    return max(indices, default=-1) + 1
+    names = [p.stem.split("-")[1] for p in (Path(run) / "images").glob("*-*.png")]
+    return max((int(k) for k in names if k.isdigit()), default=-1) + 1
 
 
 def _digest(*parts: object) -> bytes:

@@ -54,7 +54,8 @@ class VoteStore:
             raise StoreError(f"--db {path}: cannot open the ratings database ({error})") from error
         differ = [key for key, value in runs.items() if meta[key] != value]
         if differ:
-            raise StoreError(f"--db {path} holds votes for other runs ({', '.join(f'{k}: {meta[k]}' for k in differ)}); "
+            theirs = ", ".join(f"{key}: {meta[key]}" for key in differ)
+            raise StoreError(f"--db {path} holds votes for other runs ({theirs}); "
                              "pass those runs in that order, or another --db")
         self.salt = meta["salt"]
 
