@@ -98,3 +98,14 @@ def test_images_without_captions_are_refused_with_the_way_out(tmp_path, clip_fol
     folder.mkdir()
     Image.new("RGB", (8, 8)).save(folder / "0.png")
     assert_one_line_error(cli("eval", "clip-score", folder, "--weights", clip_folder), "CAPTIONS manifest")
+
+
+def test_a_drawbench_run_folder_supplies_its_prompts_as_captions(tmp_path):
+    from openimagen.eval.image_sets import captioned_images
+    from rate_helpers import PROMPTS, make_run
+
+    run = make_run(tmp_path / "run", "red", images_per_prompt=2)
+    pairs = captioned_images(run)
+    assert [(path.name, caption) for path, caption in pairs][:3] == [
+        ("0000-0.png", PROMPTS[0][0]), ("0000-1.png", PROMPTS[0][0]), ("0001-0.png", PROMPTS[1][0])]
+    assert len(pairs) == 2 * len(PROMPTS)

@@ -148,3 +148,11 @@ def test_the_table_has_rates_summing_to_one_per_category_and_overall():
     assert (overall["A"], overall["indifferent"], overall["B"], overall["votes"]) == (2, 1, 1, 4)
     assert overall["A_rate"] + overall["indifferent_rate"] + overall["B_rate"] == pytest.approx(1)
     assert overall["A_low"] < overall["A_rate"] < overall["A_high"]
+
+
+def test_the_results_page_escapes_prompts_and_categories(tmp_path):
+    from openimagen.rate.report import results_html
+
+    votes = [{"rater": "x", "question": "quality", "category": "<b>bold</b>", "answer": "A"}]
+    html = results_html(votes, "<run-a>", "run-b")
+    assert "<b>bold</b>" not in html and "&lt;b&gt;bold&lt;/b&gt;" in html and "&lt;run-a&gt;" in html

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jinja2 import Template
+from jinja2 import Environment
 
 from openimagen.data.shapes.spec import write_text_atomic
 from openimagen.rate import pages
@@ -14,8 +14,9 @@ from openimagen.rate.stats import preference_table, table_csv, votes_csv
 
 def results_html(votes: list[dict], run_a: str | Path, run_b: str | Path) -> str:
     rows = preference_table(votes)
-    return Template(pages.RESULTS).render(title="Results", rows=rows, chart=preference_svg(rows), votes=len(votes),
-                                          raters=len({v["rater"] for v in votes}), run_a=run_a, run_b=run_b)
+    template = Environment(autoescape=True).from_string(pages.RESULTS)   # as Flask renders it: escaped
+    return template.render(title="Results", rows=rows, chart=preference_svg(rows), votes=len(votes),
+                           raters=len({v["rater"] for v in votes}), run_a=run_a, run_b=run_b)
 
 
 def write_report(out: str | Path, votes: list[dict], run_a: str | Path, run_b: str | Path) -> list[Path]:
