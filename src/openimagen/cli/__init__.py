@@ -41,16 +41,22 @@ def run() -> None:
 # Subcommands register themselves below, one import per module (keep this list sorted).
 from openimagen.cli.bench import bench  # noqa: E402
 from openimagen.cli.demo import demo  # noqa: E402
+from openimagen.cli.drawbench import drawbench  # noqa: E402
 from openimagen.cli.encode import encode  # noqa: E402
+from openimagen.cli.eval import eval_group  # noqa: E402
 from openimagen.cli.export import export  # noqa: E402
 from openimagen.cli.info import info  # noqa: E402
+from openimagen.cli.rate import rate  # noqa: E402
 from openimagen.cli.sample import sample  # noqa: E402
 from openimagen.cli.train import train  # noqa: E402
 
 main.add_command(bench)
 main.add_command(demo)
+main.add_command(drawbench)
 main.add_command(encode)
+main.add_command(eval_group)
 main.add_command(export)
 main.add_command(info)
+main.add_command(rate)
 main.add_command(sample)
 main.add_command(train)

@@ -1,0 +1,108 @@
+"""`openimagen drawbench generate` on a tiny saved cascade: the run folder's layout, resume (only missing images are
+written, bit-identical to an uninterrupted run), prompts files, and the processes' split of the prompts."""
+
+import importlib
+import json
+
+import pytest
+from PIL import Image
+
+from openimagen.eval.drawbench import PromptsError, prompt_seed, read_prompts
+from cascade_helpers import one_thread  # noqa: F401 - autouse fixture
+from cli_helpers import assert_one_line_error, cli, save_tiny_model
+
+SHEET = 'Prompts,Category\nA red colored car.,Colors\n"A cat, then a dog.",Counting\nOne blue cube.,Counting\n'
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    return save_tiny_model(tmp_path_factory.mktemp("drawbench") / "model")
+
+
+@pytest.fixture
+def sheet(tmp_path):
+    path = tmp_path / "sheet.csv"
+    path.write_text(SHEET)
+    return path
+
+
+def generate(model, prompts, out, *extra):
+    result = cli("drawbench", "generate", "--model", model, "--prompts", prompts, "--out", out,
+                 "--images-per-prompt", 2, *extra)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_a_run_folder_holds_every_image_the_prompts_with_categories_and_the_recipe(tmp_path, model, sheet):
+    generate(model, sheet, tmp_path / "run", "--seed", 3)
+    names = sorted(p.name for p in (tmp_path / "run" / "images").iterdir())
+    assert names == ["0000-0.png", "0000-1.png", "0001-0.png", "0001-1.png", "0002-0.png", "0002-1.png"]
+    rows = [json.loads(line) for line in (tmp_path / "run" / "prompts.jsonl").read_text().splitlines()]
+    assert [(r["index"], r["prompt"], r["category"]) for r in rows] == [
+        (0, "A red colored car.", "Colors"), (1, "A cat, then a dog.", "Counting"), (2, "One blue cube.", "Counting")]
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run["seed"] == 3 and run["images_per_prompt"] == 2
+    record = json.loads(Image.open(tmp_path / "run" / "images" / "0001-1.png").text["openimagen"])
+    assert record["prompt"] == "A cat, then a dog." and record["recipe"]["seed"] == prompt_seed(3, 1)
+
+
+def test_resume_writes_only_the_missing_images_and_they_equal_an_uninterrupted_run(tmp_path, model, sheet):
+    run = tmp_path / "run"
+    generate(model, sheet, run)
+    images = run / "images"
+    first = {p.name: p.read_bytes() for p in images.iterdir()}
+    kept = images / "0000-0.png"
+    kept_mtime = kept.stat().st_mtime_ns
+    (images / "0002-1.png").unlink()
+    result = generate(model, sheet, run)
+    assert "wrote 1 image(s) for 1 prompt(s)" in result.output and "2 prompt(s) were already complete" in result.output
+    assert (images / "0002-1.png").read_bytes() == first["0002-1.png"] and kept.stat().st_mtime_ns == kept_mtime
+
+
+def test_a_run_folder_refuses_another_seed_naming_it(tmp_path, model, sheet):
+    generate(model, sheet, tmp_path / "run", "--seed", 1)
+    result = cli("drawbench", "generate", "--model", model, "--prompts", sheet, "--out", tmp_path / "run",
+                 "--images-per-prompt", 2, "--seed", 2)
+    assert_one_line_error(result, "seed")
+
+
+def test_jsonl_prompts_keep_shapes_world_specs_and_default_the_category(tmp_path):
+    path = tmp_path / "p.jsonl"
+    spec = {"prompt": "a red circle", "category": "color", "objects": [{"shape": "circle", "color": "red"}]}
+    path.write_text(json.dumps(spec) + "\n" + json.dumps({"prompt": "anything"}) + "\n")
+    first, second = read_prompts(path)
+    assert first.spec == spec and first.category == "color"
+    assert second.spec is None and second.category == "uncategorized" and second.index == 1
+
+
+def test_a_csv_without_the_prompts_column_is_refused_naming_the_columns(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("text,kind\nhello,x\n")
+    with pytest.raises(PromptsError, match="Prompts,Category"):
+        read_prompts(path)
+
+
+def test_processes_split_the_prompts_and_together_write_what_one_process_writes(tmp_path, model, sheet, monkeypatch):
+    generate(model, sheet, tmp_path / "one")
+
+    class FakeState:                                  # what Accelerate reports to process `rank` of 2
+        num_processes, device = 2, "cpu"
+
+        def __init__(self, rank):
+            self.process_index, self.is_main_process = rank, rank == 0
+
+        def wait_for_everyone(self):
+            pass
+
+    command = importlib.import_module("openimagen.cli.drawbench")     # the module, not the click group
+    for rank in (1, 0):                               # rank 1 first: it must not need rank 0's files
+        monkeypatch.setattr(command, "process_state", lambda rank=rank: FakeState(rank))
+        if rank == 1:                                 # the main process has created the folder before
+            from openimagen.eval.drawbench import read_prompts as read, start_run
+            run = json.loads((tmp_path / "one" / "run.json").read_text())
+            start_run(tmp_path / "two", read(sheet), run)
+        generate(model, sheet, tmp_path / "two")
+        if rank == 1:
+            assert sorted(p.name for p in (tmp_path / "two" / "images").iterdir()) == ["0001-0.png", "0001-1.png"]
+    for path in (tmp_path / "one" / "images").iterdir():
+        assert (tmp_path / "two" / "images" / path.name).read_bytes() == path.read_bytes()
