@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from openimagen.cli import UserError
+from openimagen.cli.checks import check_float, check_positive_ints, check_seed
 
 EXAMPLES = """
 \b
@@ -74,14 +75,16 @@ def bench(model, prompts, split, images_per_prompt, out_dir, images, kind, size,
           aug_level, stop_at_stage, seed, limit, no_fd, threads) -> None:
     """Generate images for every prompt of a shapes-world prompts file or split, judge each, and report
     alignment overall and per category (DrawBench-style), per requirement, and FD_shapes beside its floor."""
+    check_positive_ints(steps=steps, threads=threads, limit=limit, size=size, stop_at_stage=stop_at_stage)
+    check_seed(seed)
+    check_float("--guidance", guidance, low=0, meaning="1 = no guidance, 0 = unconditional")
+    check_float("--aug-level", aug_level, 0, 1)
     import torch
 
     from openimagen.eval.bench import run_bench, write_outputs
 
     if threads:
         torch.set_num_threads(threads)
-    if steps is not None and steps < 1:
-        raise UserError(f"--steps must be a positive integer, got {steps}")
     specs = load_specs(prompts, split, limit)
     settings = {k: v for k, v in dict(steps=steps, guidance_scale=guidance, sampler=sampler, threshold=threshold,
                                       aug_level=aug_level, stop_at_stage=stop_at_stage).items() if v is not None}

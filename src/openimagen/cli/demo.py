@@ -11,6 +11,7 @@ from PIL import Image
 
 from openimagen import diffusion as D
 from openimagen.cli import UserError
+from openimagen.cli.checks import check_seed
 
 
 def toy_images(size: int = 32) -> torch.Tensor:
@@ -58,6 +59,7 @@ def demo(output: str, num_images: int, steps: int, sampler: str, seed: int) -> N
 
     Example: openimagen demo -o demo.png --steps 20
     """
+    check_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     noise = torch.randn(num_images, 3, 32, 32, generator=generator)
     images = D.sample(empirical_denoiser(toy_images()), noise, schedule=D.get_schedule("cosine"), sampler=sampler,

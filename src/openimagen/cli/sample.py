@@ -12,6 +12,7 @@ import click
 
 from openimagen import __version__
 from openimagen.cli import UserError
+from openimagen.cli.checks import check_float, check_positive_ints, check_seed
 from openimagen.cli.model_folder import is_shipped, model_fingerprint, read_saved_config, resolve_model
 from openimagen.cli.pngmeta import read_record, save_png
 from openimagen.cli.recipe import Recipe, make_grid, resolve_settings, run_recipe
@@ -54,15 +55,11 @@ def check_output(out: Path) -> None:
                         "choose another path") from error
 
 
-def check_numbers(num_images, steps, guidance, aug_level, threads, batch_size) -> None:
-    for name, value in (("--num-images", num_images), ("--steps", steps), ("--threads", threads),
-                        ("--batch-size", batch_size)):
-        if value is not None and value < 1:
-            raise UserError(f"{name} must be a positive integer, got {value}")
-    if guidance is not None and guidance < 0:
-        raise UserError(f"--guidance must be >= 0 (1 = no guidance, 0 = unconditional), got {guidance}")
-    if aug_level is not None and not 0.0 <= aug_level <= 1.0:
-        raise UserError(f"--aug-level must be in [0, 1] (noise level of the low-res conditioning), got {aug_level}")
+def check_numbers(num_images, seed, steps, guidance, aug_level, threads, batch_size) -> None:
+    check_positive_ints(num_images=num_images, steps=steps, threads=threads, batch_size=batch_size)
+    check_seed(seed)
+    check_float("--guidance", guidance, low=0, meaning="1 = no guidance, 0 = unconditional")
+    check_float("--aug-level", aug_level, 0, 1, meaning="noise level of the low-res conditioning")
 
 
 def check_prompt_lengths(encoder, prompts: list[str]) -> None:
@@ -183,7 +180,7 @@ def run_sample(ctx, prompts, out, model, num_images, seed, steps, guidance, samp
                stop_at_stage, grid, batch_size, threads, from_png) -> None:
     import torch
 
-    check_numbers(num_images, steps, guidance, aug_level, threads, batch_size)
+    check_numbers(num_images, seed, steps, guidance, aug_level, threads, batch_size)
     check_output(out)
     record = recipe = None
     if from_png:

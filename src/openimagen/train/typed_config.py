@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import difflib
 import types
 import typing
@@ -112,5 +113,7 @@ def check_choice(name: str, value: Any, choices: typing.Iterable[Any]) -> None:
 
 
 def check_positive(name: str, value: float, allow_zero: bool = False) -> None:
+    if not math.isfinite(value):
+        raise ConfigError(f"{name}: must be a finite number, got {value!r}")
     if value < 0 or (value == 0 and not allow_zero):
         raise ConfigError(f"{name}: must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
