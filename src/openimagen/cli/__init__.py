@@ -17,11 +17,13 @@ class UserError(click.ClickException):
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="openimagen")
-@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors (also accepted after the subcommand).")
 @click.pass_context
 def main(ctx: click.Context, debug: bool) -> None:
     """openimagen: text-to-image diffusion (Imagen) on your own data, from a laptop to many GPUs."""
     ctx.obj = {"debug": debug}
+    if debug:
+        ctx.meta["openimagen.debug"] = True
 
 
 def run() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from openimagen.cli import UserError
+from openimagen.cli.command import Command
 from openimagen.cli.checks import check_float, check_positive_ints, check_seed
 
 EXAMPLES = """
@@ -49,7 +50,7 @@ def make_generator(kind: str, model: str | None, images: str | None, settings: d
     return bench.cascade_generator(load_cascade(resolve_model(model), prompts), **settings)
 
 
-@click.command(epilog=EXAMPLES)
+@click.command(epilog=EXAMPLES, cls=Command)
 @click.option("--model", default=None, metavar="DIR", help="Saved cascade folder.  [default: the shipped model]")
 @click.option("--prompts", default=None, metavar="FILE", help="Scene specs, one JSON object per line (docs/shapes.md).")
 @click.option("--split", default=None, type=click.Choice(["eval", "heldout"]),

@@ -11,6 +11,7 @@ from PIL import Image
 
 from openimagen import diffusion as D
 from openimagen.cli import UserError
+from openimagen.cli.command import Command
 from openimagen.cli.checks import check_seed
 
 
@@ -48,7 +49,7 @@ def to_pil_grid(images: torch.Tensor) -> Image.Image:
     return Image.fromarray(((row.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).numpy())
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option("-o", "--output", default="demo.png", show_default=True, help="PNG to write.")
 @click.option("--num-images", default=8, show_default=True, type=click.IntRange(1, 64))
 @click.option("--steps", default=20, show_default=True, type=click.IntRange(1, 1000))

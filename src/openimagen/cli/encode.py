@@ -8,9 +8,10 @@ import click
 import torch
 
 from openimagen.cli import UserError
+from openimagen.cli.command import Command
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("captions", type=click.Path(exists=True, dir_okay=False))
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @click.option("--encoder", "encoder_name", default="minilm", show_default=True,

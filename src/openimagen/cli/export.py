@@ -5,9 +5,10 @@ from __future__ import annotations
 import click
 
 from openimagen.cli import UserError
+from openimagen.cli.command import Command
 
 
-@click.command("export")
+@click.command("export", cls=Command)
 @click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Config overrides, as for train.")
 @click.option("--checkpoint", "checkpoints", multiple=True, metavar="STAGE=DIR",

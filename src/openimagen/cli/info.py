@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from openimagen.cli import UserError
+from openimagen.cli.command import Command
 from openimagen.cli.model_folder import is_shipped, model_fingerprint, read_saved_config, resolve_model
 
 PROVENANCE_FILES = ("provenance.json", "metrics.json")   # JSON records of how the model was made / scores
@@ -106,21 +107,15 @@ def format_summary(summary: dict) -> list[str]:
     return lines
 
 
-@click.command(epilog=EXAMPLES)
+@click.command(epilog=EXAMPLES, cls=Command)
 @click.option("--model", default=None, metavar="DIR",
               help="Saved cascade folder (Cascade.save_pretrained). Default: the model shipped with openimagen.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
-def info(model: str | None, as_json: bool, debug: bool) -> None:
+def info(model: str | None, as_json: bool) -> None:
     """Describe a saved cascade: stages, resolutions, parameter counts, text encoder, maximum prompt tokens,
     per-stage sampling defaults and training provenance (provenance.json / metrics.json in the folder, if present).
 
     Reads config.json and the safetensors headers only; no weights are loaded and no text encoder runs.
     """
-    try:
-        summary = model_summary(resolve_model(model))
-    except UserError as error:
-        if debug and error.__cause__ is not None:
-            raise error.__cause__
-        raise
+    summary = model_summary(resolve_model(model))
     click.echo(json.dumps(summary, indent=1) if as_json else "\n".join(format_summary(summary)))

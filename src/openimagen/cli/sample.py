@@ -12,6 +12,7 @@ import click
 
 from openimagen import __version__
 from openimagen.cli import UserError
+from openimagen.cli.command import Command
 from openimagen.cli.checks import check_float, check_positive_ints, check_seed
 from openimagen.cli.model_folder import is_shipped, model_fingerprint, read_saved_config, resolve_model
 from openimagen.cli.pngmeta import read_record, save_png
@@ -133,7 +134,7 @@ def sample_record(recipe: Recipe, folder: Path, fingerprint: str, image: int | s
             "model_fingerprint": fingerprint, "openimagen": __version__, "torch": torch.__version__}
 
 
-@click.command(epilog=EXAMPLES)
+@click.command(epilog=EXAMPLES, cls=Command)
 @click.argument("prompts", nargs=-1, metavar="[PROMPT]...")
 @click.option("-o", "--output", default="sample.png", show_default=True,
               help="PNG to write; with several images out-000.png, out-001.png, ... (or one grid with --grid).")
@@ -157,23 +158,17 @@ def sample_record(recipe: Recipe, folder: Path, fingerprint: str, image: int | s
 @click.option("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice).")
 @click.option("--from-png", "from_png", metavar="PNG", default=None,
               help="Re-run the recipe stored in a PNG written by this command (same pixels with the same model).")
-@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
 @click.pass_context
 def sample(ctx, prompts, output, model, num_images, seed, steps, guidance, sampler, threshold, aug_level,
-           stop_at_stage, grid, batch_size, threads, from_png, debug) -> None:
+           stop_at_stage, grid, batch_size, threads, from_png) -> None:
     """Sample images for one or more PROMPTs and write them as PNGs.
 
     Settings not given come from the model's own per-stage defaults (see `openimagen info`). Every PNG stores the
     prompt, seed, model and all settings as JSON in its text metadata; `--from-png` re-runs it. An empty prompt ""
     samples unconditionally (Imagen's empty caption for classifier-free guidance).
     """
-    try:
-        run_sample(ctx, prompts, Path(output), model, num_images, seed, steps, guidance, sampler, threshold,
-                   aug_level, stop_at_stage, grid, batch_size, threads, from_png)
-    except UserError as error:
-        if debug and error.__cause__ is not None:
-            raise error.__cause__
-        raise
+    run_sample(ctx, prompts, Path(output), model, num_images, seed, steps, guidance, sampler, threshold, aug_level,
+               stop_at_stage, grid, batch_size, threads, from_png)
 
 
 def run_sample(ctx, prompts, out, model, num_images, seed, steps, guidance, sampler, threshold, aug_level,

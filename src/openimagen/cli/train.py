@@ -10,9 +10,10 @@ import logging
 import click
 
 from openimagen.cli import UserError
+from openimagen.cli.command import Command
 
 
-@click.command("train")
+@click.command("train", cls=Command)
 @click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a config value, e.g. --set train.lr=3e-4 --set cascade.stages.2.crop_size=64.")
