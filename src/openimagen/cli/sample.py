@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import secrets
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import click
 
-from openimagen import __version__
 from openimagen.cli import UserError
 from openimagen.cli.command import Command
 from openimagen.cli.checks import check_float, check_positive_ints, check_seed
-from openimagen.cli.model_folder import is_shipped, model_fingerprint, read_saved_config, resolve_model
-from openimagen.cli.pngmeta import read_record, save_png
-from openimagen.cli.recipe import Recipe, make_grid, resolve_settings, run_recipe
+from openimagen.cli.model_folder import model_fingerprint, read_saved_config, resolve_model
+from openimagen.cli.pngmeta import read_record
+from openimagen.cli.recipe import Recipe, resolve_settings, run_recipe
+from openimagen.cli.sample_output import SampleWriter, check_output
 
 SAMPLER_NAMES = {"ancestral": "ancestral", "ddim": "ddim", "dpmpp": "dpmpp_2m", "dpmpp_2m": "dpmpp_2m"}
 RECIPE_OPTIONS = ("num_images", "seed", "steps", "guidance", "sampler", "threshold", "aug_level", "stop_at_stage",
@@ -31,29 +30,6 @@ Examples:
   openimagen sample "a blue square" --stop-at-stage 1 -o low-res.png   # stage 1 only (e.g. 32x32)
   openimagen sample --from-png star.png -o again.png                   # re-run the recipe stored in a PNG
 """
-
-
-def output_paths(out: Path, count: int) -> list[Path]:
-    """out.png for one image, else out-000.png, out-001.png, ..."""
-    if count == 1:
-        return [out]
-    width = max(3, len(str(count - 1)))
-    return [out.with_name(f"{out.stem}-{index:0{width}d}{out.suffix}") for index in range(count)]
-
-
-def check_output(out: Path) -> None:
-    if out.suffix.lower() != ".png":
-        raise UserError(f"-o {out}: the output must be a .png file (its text metadata stores the recipe)")
-    folder = out.parent
-    if not folder.is_dir():
-        raise UserError(f"-o {out}: the folder {folder} does not exist (or is not a folder); create it first")
-    if out.is_dir():
-        raise UserError(f"-o {out} is a folder; give a file name such as {out / 'sample.png'}")
-    try:                                  # probe before sampling: permissions, read-only file systems, root or not
-        tempfile.TemporaryFile(dir=folder, prefix=".openimagen-probe-").close()
-    except OSError as error:
-        raise UserError(f"-o {out}: cannot write to {folder} ({error.strerror or error}); "
-                        "choose another path") from error
 
 
 def check_numbers(num_images, seed, steps, guidance, aug_level, threads, batch_size) -> None:
@@ -126,18 +102,11 @@ def recipe_from_png(ctx: click.Context, png: str, prompts, model: str | None) ->
     return recipe, record, model
 
 
-def sample_record(recipe: Recipe, folder: Path, fingerprint: str, image: int | str, prompt) -> dict:
-    import torch
-
-    return {"format": "openimagen-sample", "version": 1, "prompt": prompt, "image": image, "recipe": recipe.to_dict(),
-            "model": str(folder.resolve()), "shipped_model": is_shipped(folder),
-            "model_fingerprint": fingerprint, "openimagen": __version__, "torch": torch.__version__}
-
-
 @click.command(epilog=EXAMPLES, cls=Command)
 @click.argument("prompts", nargs=-1, metavar="[PROMPT]...")
 @click.option("-o", "--output", default="sample.png", show_default=True,
-              help="PNG to write; with several images out-000.png, out-001.png, ... (or one grid with --grid).")
+              help="PNG to write; with several images out-000.png, out-001.png, ... (or one grid with --grid). "
+                   "Existing files of those names are overwritten.")
 @click.option("--model", default=None, metavar="DIR",
               help="Saved cascade folder (Cascade.save_pretrained). Default: the model shipped with openimagen.")
 @click.option("--num-images", type=int, default=None, help="Images per prompt.  [default: 1]")
@@ -195,29 +164,16 @@ def run_sample(ctx, prompts, out, model, num_images, seed, steps, guidance, samp
     if recipe is None:
         recipe = new_recipe(cascade.config, prompts, num_images, seed, steps, guidance, sampler, threshold,
                             aug_level, stop_at_stage, batch_size, torch.get_num_threads())
-    start = time.perf_counter()
-    images = run_recipe(cascade, recipe, progress=sys.stderr.isatty())
-    seconds = time.perf_counter() - start
     which = record["image"] if record is not None else ("grid" if grid else None)
-    if which == "grid":
-        images, paths, indices = [make_grid(images, recipe.num_images)], [out], ["grid"]
-    elif which is not None:                       # one image of an earlier call, re-run
-        images, paths, indices = [images[int(which)]], [out], [int(which)]
-    else:
-        paths, indices = output_paths(out, len(images)), list(range(len(images)))
-    written = write_images(images, paths, recipe, folder, fingerprint, indices)
-    size = "x".join(map(str, images[0].size))
-    click.echo(f"sampled {len(recipe.prompts) * recipe.num_images} image(s) in {seconds:.1f} s (seed {recipe.seed}, "
-               f"{torch.get_num_threads()} thread(s)); wrote {size}: {', '.join(map(str, written))}")
-
-
-def write_images(images, paths, recipe: Recipe, folder: Path, fingerprint: str, indices: list) -> list[Path]:
-    per_prompt = recipe.num_images
-    written = []
-    for image, path, index in zip(images, paths, indices):
-        prompt = recipe.prompts if index == "grid" else recipe.prompts[index // per_prompt]
-        try:
-            written.append(save_png(image, path, sample_record(recipe, folder, fingerprint, index, prompt)))
-        except OSError as error:
-            raise UserError(f"-o {path}: cannot write the PNG ({error.strerror or error})") from error
-    return written
+    writer = SampleWriter(out, recipe, folder, fingerprint, which)
+    start = time.perf_counter()
+    try:
+        images = run_recipe(cascade, recipe, progress=sys.stderr.isatty(), on_batch=writer.on_batch)
+    except KeyboardInterrupt:
+        kept = f" ({writer.summary()})" if writer.written else ""
+        click.echo(f"interrupted: wrote {len(writer.written)} of {writer.total} image(s){kept}", err=True)
+        sys.exit(130)
+    seconds = time.perf_counter() - start
+    writer.finish(images)
+    click.echo(f"sampled {writer.total} image(s) in {seconds:.1f} s (seed {recipe.seed}, "
+               f"{torch.get_num_threads()} thread(s)); wrote {writer.size}: {writer.summary()}")
