@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -50,6 +51,16 @@ def make_generator(kind: str, model: str | None, images: str | None, settings: d
     return bench.cascade_generator(load_cascade(resolve_model(model), prompts), **settings)
 
 
+def clear_earlier_images(folder: Path) -> None:
+    """Remove the PPPP-K.png images an earlier run wrote to `folder`: a smaller rerun would leave some behind, and
+    judging the folder later (--images) would mix the two runs. Other files are kept."""
+    stale = [p for p in folder.glob("*.png") if re.fullmatch(r"\d{4}-\d+\.png", p.name)] if folder.is_dir() else []
+    for path in stale:
+        path.unlink()
+    if stale:
+        click.echo(f"removed {len(stale)} images of an earlier run from {folder}", err=True)
+
+
 @click.command(epilog=EXAMPLES, cls=Command)
 @click.option("--model", default=None, metavar="DIR", help="Saved cascade folder.  [default: the shipped model]")
 @click.option("--prompts", default=None, metavar="FILE", help="Scene specs, one JSON object per line (docs/shapes.md).")
@@ -57,7 +68,7 @@ def make_generator(kind: str, model: str | None, images: str | None, settings: d
               help="A shipped evaluation split: eval (in-distribution) or heldout (unseen combinations/templates).")
 @click.option("--images-per-prompt", default=4, show_default=True, type=click.IntRange(min=1))
 @click.option("--out", "out_dir", default="bench", show_default=True, metavar="DIR",
-              help="Writes metrics.json, prompts.jsonl, grid.png, report.html and images/.")
+              help="Writes metrics.json, prompts.jsonl, grid.png, report.html and images/ (replacing an earlier run's).")
 @click.option("--images", default=None, metavar="DIR", help="Judge already generated images (PPPP-K.png) instead.")
 @click.option("--generator", "kind", default="model", show_default=True, type=click.Choice(["model", "render", "noise"]),
               help="model, or a stand-in that checks the benchmark: render (truth) / noise.")
@@ -95,6 +106,8 @@ def bench(model, prompts, split, images_per_prompt, out_dir, images, kind, size,
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise UserError(f"--out {out_dir}: cannot create the folder ({error.strerror})") from error
+    if not images:
+        clear_earlier_images(out / "images")
     result = run_bench(specs, generate, images_per_prompt, seed=seed, fd=not no_fd,
                        images_dir=None if images else out / "images")
     source = images or (kind if kind != "model" else str(model or "shipped model"))
