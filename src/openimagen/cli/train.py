@@ -25,6 +25,7 @@ def train(config_path: str, overrides: tuple[str, ...], stages: tuple[int, ...])
     SIGTERM/SIGINT save a checkpoint and exit; rerun the same command to continue. When every stage has a
     checkpoint, the sampling-ready cascade is written to OUTPUT_DIR/cascade.
     """
+    from openimagen.text import CacheError
     from openimagen.train.config import load_config
     from openimagen.train.run import train as run_training
     from openimagen.train.trainer import TrainingDiverged
@@ -38,7 +39,7 @@ def train(config_path: str, overrides: tuple[str, ...], stages: tuple[int, ...])
             if bad:
                 raise ConfigError(f"--stage {bad[0]}: the cascade has {len(config.cascade.stages)} stage(s)")
         results = run_training(config, list(stages) or None)
-    except (ConfigError, TrainingDiverged) as error:
+    except (ConfigError, CacheError, TrainingDiverged) as error:
         raise UserError(str(error)) from error
     from accelerate import PartialState
 
