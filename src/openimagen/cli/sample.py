@@ -11,7 +11,7 @@ import click
 
 from openimagen.cli import UserError
 from openimagen.cli.command import Command
-from openimagen.cli.checks import check_float, check_positive_ints, check_seed
+from openimagen.cli.checks import check_float, check_positive_ints, check_prompts_are_utf8, check_seed
 from openimagen.cli.model_folder import model_fingerprint, read_saved_config, resolve_model
 from openimagen.cli.pngmeta import read_record
 from openimagen.cli.recipe import Recipe, resolve_settings, run_recipe
@@ -153,6 +153,7 @@ def run_sample(ctx, prompts, out, model, num_images, seed, steps, guidance, samp
     elif not prompts:
         raise UserError('give at least one PROMPT, e.g. openimagen sample "a red circle" (use "" for an '
                         "unconditional sample)")
+    check_prompts_are_utf8(list(prompts))
     folder = resolve_model(model)
     fingerprint = model_fingerprint(folder, read_saved_config(folder))
     if record is not None and record.get("model_fingerprint") != fingerprint:
