@@ -30,14 +30,17 @@ def stage_summary(folder: Path, number: int, record: dict, stage: dict, lowres: 
     from safetensors import safe_open
 
     from openimagen.cascade import StageConfig
+    from openimagen.cascade.saved_folder import check_tensor_shapes, header_shapes
     from openimagen.nn import build_network, config_from_dict, count_parameters
     from openimagen.train.typed_config import from_dict
 
     network_config = config_from_dict(record["network"])
     config = from_dict(StageConfig, stage)                  # fills in the defaults of fields the file leaves out
     with torch.device("meta"):
-        params = count_parameters(build_network(network_config))
+        network = build_network(network_config)
+    params = count_parameters(network)
     weights = folder / record["weights"]
+    check_tensor_shapes(weights, number, {k: v.shape for k, v in network.state_dict().items()}, header_shapes(weights))
     with safe_open(str(weights), "pt") as handle:
         dtypes = sorted({handle.get_slice(key).get_dtype() for key in handle.keys()})
     return {"stage": number, "input": lowres, "resolution": stage["resolution"],
@@ -50,6 +53,7 @@ def stage_summary(folder: Path, number: int, record: dict, stage: dict, lowres: 
 
 def model_summary(folder: Path) -> dict:
     """Everything `openimagen info` prints, as a JSON-ready dict."""
+    from openimagen.cascade.saved_folder import ModelFolderError
     from openimagen.text.loading import MINILM_NAME
 
     saved = read_saved_config(folder)
@@ -59,6 +63,8 @@ def model_summary(folder: Path) -> dict:
         for number, (record, stage) in enumerate(zip(saved["stages"], cascade["stages"]), start=1):
             stages.append(stage_summary(folder, number, record, stage, lowres))
             lowres = stage["resolution"]
+    except ModelFolderError as error:                     # the message names the file
+        raise UserError(str(error)) from error
     except (OSError, KeyError, ValueError, TypeError) as error:
         raise UserError(f"--model {folder}: stage {len(stages) + 1} is unreadable ({error})") from error
     provenance = {}

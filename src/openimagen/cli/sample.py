@@ -57,12 +57,15 @@ def load_cascade(folder: Path, prompts: list[str]):
     from transformers.utils import logging as transformers_logging
 
     from openimagen.cascade import Cascade
+    from openimagen.cascade.saved_folder import ModelFolderError
     from openimagen.text import EncoderNotFoundError
 
     transformers_logging.disable_progress_bar()     # "Loading weights" of the text encoder: noise on stderr
     try:
         cascade = Cascade.from_pretrained(folder)
         check_prompt_lengths(cascade.embedder.encoder, prompts)
+    except ModelFolderError as error:                     # the message names the file
+        raise UserError(str(error)) from error
     except (EncoderNotFoundError, FileNotFoundError, ValueError) as error:
         raise UserError(f"--model {folder}: {error}") from error
     return cascade

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import group_norm, zero_init
+from .layers import group_norm, small_normal, zero_init
 
 
 def _heads(x: torch.Tensor, heads: int) -> torch.Tensor:
@@ -94,7 +94,7 @@ class CrossAttention(nn.Module):
         self.text_norm = nn.LayerNorm(text_dim)
         self.to_q = nn.Linear(channels, channels, bias=False)
         self.to_kv = nn.Linear(text_dim, 2 * channels, bias=False)
-        self.null_kv = nn.Parameter(torch.randn(2 * channels) * 0.02)
+        self.null_kv = small_normal(2 * channels)
         self.to_out = zero_init(nn.Linear(channels, channels))
 
     def forward(self, x: torch.Tensor, text: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
@@ -114,9 +114,9 @@ class TextPooling(nn.Module):
         super().__init__()
         self.heads = max(1, cond_dim // head_dim)
         self.text_norm = nn.LayerNorm(text_dim)
-        self.query = nn.Parameter(torch.randn(cond_dim) * 0.02)
+        self.query = small_normal(cond_dim)
         self.to_kv = nn.Linear(text_dim, 2 * cond_dim, bias=False)
-        self.null_kv = nn.Parameter(torch.randn(2 * cond_dim) * 0.02)
+        self.null_kv = small_normal(2 * cond_dim)
         self.to_out = nn.Sequential(nn.LayerNorm(cond_dim), nn.Linear(cond_dim, cond_dim))
 
     def forward(self, text: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
