@@ -7,7 +7,7 @@ import click
 
 from openimagen.cli import UserError
 
-__all__ = ["Command", "debug_requested"]
+__all__ = ["Command", "debug_requested", "hide_weight_loading_bar"]
 
 DEBUG_HELP = "Show full tracebacks on errors."
 
@@ -41,3 +41,10 @@ class Command(click.Command):
             if debug_requested(ctx) and error.__cause__ is not None:
                 raise error.__cause__
             raise
+
+
+def hide_weight_loading_bar() -> None:
+    """transformers draws a "Loading weights" bar on stderr each time the text encoder loads: noise in a CLI."""
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()

@@ -8,7 +8,7 @@ import click
 import torch
 
 from openimagen.cli import UserError
-from openimagen.cli.command import Command
+from openimagen.cli.command import Command, hide_weight_loading_bar
 
 
 @click.command(cls=Command)
@@ -36,6 +36,7 @@ def encode(captions, out_dir, encoder_name, max_length, field, batch_size, shard
     """
     from openimagen.text import CacheError, EncoderNotFoundError, encode_captions, load_encoder, read_captions
 
+    hide_weight_loading_bar()
     if threads is not None:
         torch.set_num_threads(threads)
     if device is None and "LOCAL_RANK" in os.environ and torch.cuda.is_available():

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from openimagen.cli import UserError
-from openimagen.cli.command import Command
+from openimagen.cli.command import Command, hide_weight_loading_bar
 from openimagen.cli.checks import check_float, check_positive_ints, check_prompts_are_utf8, check_seed
 from openimagen.cli.model_folder import model_fingerprint, read_saved_config, resolve_model
 from openimagen.cli.pngmeta import read_record
@@ -54,13 +54,11 @@ def check_prompt_lengths(encoder, prompts: list[str]) -> None:
 
 def load_cascade(folder: Path, prompts: list[str]):
     """The cascade with its text encoder loaded (errors from either become one line)."""
-    from transformers.utils import logging as transformers_logging
-
     from openimagen.cascade import Cascade
     from openimagen.cascade.saved_folder import ModelFolderError
     from openimagen.text import EncoderNotFoundError
 
-    transformers_logging.disable_progress_bar()     # "Loading weights" of the text encoder: noise on stderr
+    hide_weight_loading_bar()
     try:
         cascade = Cascade.from_pretrained(folder)
         check_prompt_lengths(cascade.embedder.encoder, prompts)

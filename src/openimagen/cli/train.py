@@ -10,7 +10,7 @@ import logging
 import click
 
 from openimagen.cli import UserError
-from openimagen.cli.command import Command
+from openimagen.cli.command import Command, hide_weight_loading_bar
 
 
 @click.command("train", cls=Command)
@@ -25,12 +25,14 @@ def train(config_path: str, overrides: tuple[str, ...], stages: tuple[int, ...])
     SIGTERM/SIGINT save a checkpoint and exit; rerun the same command to continue. When every stage has a
     checkpoint, the sampling-ready cascade is written to OUTPUT_DIR/cascade.
     """
+    from openimagen.data import DataSourceError
     from openimagen.text import CacheError
     from openimagen.train.config import load_config
     from openimagen.train.run import train as run_training
     from openimagen.train.trainer import TrainingDiverged
     from openimagen.train.typed_config import ConfigError
 
+    hide_weight_loading_bar()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         config = load_config(config_path, overrides)
@@ -39,7 +41,7 @@ def train(config_path: str, overrides: tuple[str, ...], stages: tuple[int, ...])
             if bad:
                 raise ConfigError(f"--stage {bad[0]}: the cascade has {len(config.cascade.stages)} stage(s)")
         results = run_training(config, list(stages) or None)
-    except (ConfigError, CacheError, TrainingDiverged) as error:
+    except (ConfigError, CacheError, DataSourceError, TrainingDiverged) as error:
         raise UserError(str(error)) from error
     from accelerate import PartialState
 

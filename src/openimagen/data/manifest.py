@@ -8,10 +8,11 @@ import os
 
 from openimagen.files import read_utf8
 
+from .errors import DataSourceError
 from .indexed import Sample
 
 
-class ManifestError(ValueError):
+class ManifestError(DataSourceError):
     """A malformed manifest; the message names the file and line."""
 
 
