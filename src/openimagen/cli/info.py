@@ -20,6 +20,7 @@ EXAMPLES = """
 Examples:
   openimagen info                                  # the model shipped with openimagen
   openimagen info --model runs/shapes/cascade      # a cascade written by `openimagen train`
+  openimagen info --verbose                        # also the whole training record and metrics
   openimagen info --model runs/shapes/cascade --json
 """
 
@@ -83,8 +84,25 @@ def model_summary(folder: Path) -> dict:
             "provenance": provenance, "files": sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))}
 
 
-def format_summary(summary: dict) -> list[str]:
-    """The human-readable lines of `openimagen info`."""
+HEADLINE_METRICS = ("alignment", "fd", "fid", "clip_score")   # leaf names shown by default (at any depth <= 3)
+SHORT_VALUE = 80                                                   # provenance values up to this long are shown
+
+
+def headline_metrics(metrics, prefix: str = "", depth: int = 0) -> list[str]:
+    """`eval.alignment 0.239`, `eval.fd_shapes.fd 181.4`, ...: the numbers a reader looks for first."""
+    if not isinstance(metrics, dict) or depth > 2:
+        return []
+    found = []
+    for key, value in metrics.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and key in HEADLINE_METRICS:
+            found.append(f"{prefix}{key} {value:.4g}")
+        elif isinstance(value, dict):
+            found += headline_metrics(value, f"{prefix}{key}.", depth + 1)
+    return found
+
+
+def format_summary(summary: dict, verbose: bool = False) -> list[str]:
+    """The human-readable lines of `openimagen info`: a short summary, or everything with `verbose`."""
     first = summary["stages"][0]
     lines = [f"model: {summary['model']}{' (shipped with openimagen)' if summary['shipped'] else ''}",
              f"fingerprint: {summary['fingerprint']}",
@@ -96,32 +114,48 @@ def format_summary(summary: dict) -> list[str]:
         s, d = stage["sampling"], stage["diffusion"]
         crop = f", trained on {stage['crop_size']}px crops" if stage["crop_size"] else ""
         aug = f", aug level {s['aug_level']}" if stage["input"] is not None else ""
-        lines += [f"  stage {stage['stage']}: {source} -> {stage['resolution']}x{stage['resolution']}, "
-                  f"{stage['network']}, {stage['params']:,} parameters ({stage['weights']}, {stage['weights_mb']} MB "
-                  f"{stage['weights_dtype']}){crop}",
-                  f"    diffusion: {d['prediction']}-prediction, {d['schedule']} schedule",
-                  f"    sampling defaults: {s['sampler']}, {s['steps']} steps, guidance {s['guidance_scale']}, "
-                  f"{s['threshold']} thresholding (percentile {s['percentile']}){aug}"]
-    if not summary["provenance"]:
+        lines.append(f"  stage {stage['stage']}: {source} -> {stage['resolution']}x{stage['resolution']}, "
+                     f"{stage['network']}, {stage['params']:,} parameters ({stage['weights']}, {stage['weights_mb']} "
+                     f"MB {stage['weights_dtype']}){crop}")
+        if verbose:
+            lines.append(f"    diffusion: {d['prediction']}-prediction, {d['schedule']} schedule")
+        lines.append(f"    sampling defaults: {s['sampler']}, {s['steps']} steps, guidance {s['guidance_scale']}, "
+                     f"{s['threshold']} thresholding (percentile {s['percentile']}){aug}")
+    provenance = summary["provenance"]
+    if not provenance:
         lines.append(f"provenance: none recorded (no {' / '.join(PROVENANCE_FILES)} in the folder)")
-    for name, record in summary["provenance"].items():
-        lines.append(f"provenance ({name}):")
-        items = record.items() if isinstance(record, dict) else [("value", record)]
-        lines += [f"  {key}: {value if isinstance(value, str) else json.dumps(value)}" for key, value in items]
+    elif verbose:
+        for name, record in provenance.items():
+            lines.append(f"provenance ({name}):")
+            items = record.items() if isinstance(record, dict) else [("value", record)]
+            lines += [f"  {key}: {value if isinstance(value, str) else json.dumps(value)}" for key, value in items]
+    else:
+        record = provenance.get("provenance.json")
+        short = [f"{key}: {value}" for key, value in (record.items() if isinstance(record, dict) else [])
+                 if isinstance(value, (str, int, float)) and len(str(value)) <= SHORT_VALUE]
+        if short:
+            lines.append(f"provenance: {', '.join(short)}")
+        metrics = headline_metrics(provenance.get("metrics.json"))
+        if metrics:
+            lines.append(f"metrics: {', '.join(metrics)}")
     if "README.md" in summary["files"]:
         lines.append(f"readme: {Path(summary['model']) / 'README.md'}")
+    if provenance and not verbose:
+        lines.append("(--verbose: the diffusion settings and the whole provenance.json / metrics.json; --json: all)")
     return lines
 
 
 @click.command(epilog=EXAMPLES, cls=Command)
 @click.option("--model", default=None, metavar="DIR",
               help="Saved cascade folder (Cascade.save_pretrained). Default: the model shipped with openimagen.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-def info(model: str | None, as_json: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print everything as one JSON object instead of text.")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Print everything: diffusion settings, the whole provenance.json and metrics.json.")
+def info(model: str | None, as_json: bool, verbose: bool) -> None:
     """Describe a saved cascade: stages, resolutions, parameter counts, text encoder, maximum prompt tokens,
     per-stage sampling defaults and training provenance (provenance.json / metrics.json in the folder, if present).
 
     Reads config.json and the safetensors headers only; no weights are loaded and no text encoder runs.
     """
     summary = model_summary(resolve_model(model))
-    click.echo(json.dumps(summary, indent=1) if as_json else "\n".join(format_summary(summary)))
+    click.echo(json.dumps(summary, indent=1) if as_json else "\n".join(format_summary(summary, verbose)))
