@@ -67,3 +67,11 @@ def test_a_config_number_must_be_finite(field):
     values = {"resolution": 8, "network": "tiny-test-base", field: math.inf}
     with pytest.raises(ConfigError, match=f"{field}: must be a finite number, got inf"):
         StageConfig(**values)
+
+
+def test_a_prompt_of_unknown_tokens_is_sampled_with_a_warning(model, tmp_path):
+    result = cli("sample", "a red circle", "\U0001F600 \U0001F600", "--model", model, "-o", tmp_path / "x.png",
+                 "--threads", 1)
+    assert result.exit_code == 0, result.output
+    assert "warning: prompt 2" in result.stderr and "mostly unknown to the text encoder" in result.stderr
+    assert "prompt 1" not in result.stderr

@@ -6,7 +6,7 @@ import math
 
 from openimagen.cli import UserError
 
-__all__ = ["SEED_MAX", "check_positive_ints", "check_float", "check_seed", "check_prompts_are_utf8"]
+__all__ = ["SEED_MAX", "check_positive_ints", "check_float", "check_seed"]
 
 SEED_MAX = 2**64 - 1                         # torch.Generator.manual_seed takes 64-bit seeds; larger ones would wrap
 
@@ -35,14 +35,3 @@ def check_seed(seed: int | None) -> None:
     if seed is not None and not 0 <= seed <= SEED_MAX:
         raise UserError(f"--seed must be in 0..2^64-1, got {seed}")
 
-
-def check_prompts_are_utf8(prompts: list[str]) -> None:
-    """A prompt given as bytes that are not UTF-8 reaches Python as lone surrogates (PEP 383): refuse it, naming it."""
-    for number, prompt in enumerate(prompts, start=1):
-        try:
-            prompt.encode("utf-8")
-        except UnicodeEncodeError as error:
-            code = ord(prompt[error.start])
-            what = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"character U+{code:04X}"
-            raise UserError(f"prompt {number} is not UTF-8 text ({what}); set the terminal's encoding to UTF-8 "
-                            "(e.g. LANG=C.UTF-8) or retype the prompt") from None
