@@ -82,7 +82,7 @@ def clear_earlier_images(folder: Path) -> None:
 @click.option("--seed", default=0, show_default=True)
 @click.option("--limit", type=int, default=None, help="Only the first N prompts (quick looks).")
 @click.option("--no-fd", is_flag=True, help="Skip FD_shapes.")
-@click.option("--threads", type=int, default=None, help="torch CPU threads.")
+@click.option("--threads", type=int, default=None, help="torch CPU threads.  [default: the free cores]")
 def bench(model, prompts, split, images_per_prompt, out_dir, images, kind, size, steps, guidance, sampler, threshold,
           aug_level, stop_at_stage, seed, limit, no_fd, threads) -> None:
     """Generate images for every prompt of a shapes-world prompts file or split, judge each, and report
@@ -91,12 +91,10 @@ def bench(model, prompts, split, images_per_prompt, out_dir, images, kind, size,
     check_seed(seed)
     check_float("--guidance", guidance, low=0, meaning="1 = no guidance, 0 = unconditional")
     check_float("--aug-level", aug_level, 0, 1)
-    import torch
-
+    from openimagen.cli.threads import set_threads
     from openimagen.eval.bench import run_bench, write_outputs
 
-    if threads:
-        torch.set_num_threads(threads)
+    set_threads(threads)
     specs = load_specs(prompts, split, limit)
     settings = {k: v for k, v in dict(steps=steps, guidance_scale=guidance, sampler=sampler, threshold=threshold,
                                       aug_level=aug_level, stop_at_stage=stop_at_stage).items() if v is not None}

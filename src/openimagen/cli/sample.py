@@ -11,11 +11,13 @@ import click
 
 from openimagen.cli import UserError
 from openimagen.cli.command import Command, hide_weight_loading_bar
-from openimagen.cli.checks import check_float, check_positive_ints, check_prompts_are_utf8, check_seed
+from openimagen.cli.checks import check_float, check_positive_ints, check_seed
 from openimagen.cli.model_folder import model_fingerprint, read_saved_config, resolve_model
 from openimagen.cli.pngmeta import read_record
+from openimagen.cli.prompt_checks import check_prompt_lengths, check_prompts_are_utf8, warn_unknown_prompts
 from openimagen.cli.recipe import Recipe, resolve_settings, run_recipe
 from openimagen.cli.sample_output import SampleWriter, check_output
+from openimagen.cli.threads import set_threads
 
 SAMPLER_NAMES = {"ancestral": "ancestral", "ddim": "ddim", "dpmpp": "dpmpp_2m", "dpmpp_2m": "dpmpp_2m"}
 RECIPE_OPTIONS = ("num_images", "seed", "steps", "guidance", "sampler", "threshold", "aug_level", "stop_at_stage",
@@ -26,9 +28,9 @@ EXAMPLES = """
 Examples:
   openimagen sample "a red circle above a blue square"
   openimagen sample "a red circle" "two green triangles" --num-images 4 --grid -o grid.png
-  openimagen sample "a yellow star" --seed 7 --steps 50 --guidance 3 --sampler ddim -o star.png
+  openimagen sample "a yellow triangle" --seed 7 --steps 50 --guidance 3 --sampler ddim -o triangle.png
   openimagen sample "a blue square" --stop-at-stage 1 -o low-res.png   # stage 1 only (e.g. 32x32)
-  openimagen sample --from-png star.png -o again.png                   # re-run the recipe stored in a PNG
+  openimagen sample --from-png triangle.png -o again.png               # re-run the recipe stored in a PNG
 """
 
 
@@ -37,19 +39,6 @@ def check_numbers(num_images, seed, steps, guidance, aug_level, threads, batch_s
     check_seed(seed)
     check_float("--guidance", guidance, low=0, meaning="1 = no guidance, 0 = unconditional")
     check_float("--aug-level", aug_level, 0, 1, meaning="noise level of the low-res conditioning")
-
-
-def check_prompt_lengths(encoder, prompts: list[str]) -> None:
-    """A prompt longer than the encoder reads would be cut silently: refuse it, naming the prompt and the limit."""
-    tokenizer = getattr(encoder, "tokenizer", None)
-    if tokenizer is None:
-        return
-    for number, prompt in enumerate(prompts, start=1):
-        count = len(tokenizer(prompt)["input_ids"])
-        if count > encoder.max_length:
-            short = prompt if len(prompt) <= 40 else prompt[:37] + "..."
-            raise UserError(f"prompt {number} ({short!r}) is {count} tokens long, but the model's text encoder reads "
-                            f"at most {encoder.max_length}; shorten it")
 
 
 def load_cascade(folder: Path, prompts: list[str]):
@@ -62,6 +51,7 @@ def load_cascade(folder: Path, prompts: list[str]):
     try:
         cascade = Cascade.from_pretrained(folder)
         check_prompt_lengths(cascade.embedder.encoder, prompts)
+        warn_unknown_prompts(cascade.embedder.encoder, prompts)
     except ModelFolderError as error:                     # the message names the file
         raise UserError(str(error)) from error
     except (EncoderNotFoundError, FileNotFoundError, ValueError) as error:
@@ -125,7 +115,8 @@ def recipe_from_png(ctx: click.Context, png: str, prompts, model: str | None) ->
 @click.option("--stop-at-stage", type=int, default=None, help="Last stage to run (1 = base resolution only).")
 @click.option("--grid", is_flag=True, help="Write one PNG: a row per prompt, a column per image.")
 @click.option("--batch-size", type=int, default=None, help="Images sampled at once.  [default: 16]")
-@click.option("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice).")
+@click.option("--threads", type=int, default=None,
+              help="torch CPU threads.  [default: the cores the load average leaves free, at least 1]")
 @click.option("--from-png", "from_png", metavar="PNG", default=None,
               help="Re-run the recipe stored in a PNG written by this command (same pixels with the same model).")
 @click.pass_context
@@ -160,8 +151,7 @@ def run_sample(ctx, prompts, out, model, num_images, seed, steps, guidance, samp
     if record is not None and record.get("model_fingerprint") != fingerprint:
         click.echo(f"warning: {folder} is not the model that made {from_png} (fingerprint {fingerprint}, the PNG "
                    f"says {record.get('model_fingerprint')}); the images will differ", err=True)
-    if threads:
-        torch.set_num_threads(threads)
+    set_threads(threads)
     cascade = load_cascade(folder, list(prompts))
     if recipe is None:
         recipe = new_recipe(cascade.config, prompts, num_images, seed, steps, guidance, sampler, threshold,

@@ -13,7 +13,17 @@ from openimagen.cli import UserError
 from openimagen.cli.command import Command, hide_weight_loading_bar
 
 
-@click.command("train", cls=Command)
+EXAMPLES = """
+\b
+Examples:
+  openimagen train configs/tiny-2stage.toml --set data.source=my_images/      # folder of images + .txt captions
+  openimagen train configs/shapes-cascade.toml --stage 1 --set train.max_steps=2000
+  openimagen train CONFIG --set data.embedding_cache=cache/                    # captions from `openimagen encode`
+  accelerate launch --multi_gpu --num_processes 8 $(which openimagen) train CONFIG
+"""
+
+
+@click.command("train", cls=Command, epilog=EXAMPLES)
 @click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a config value, e.g. --set train.lr=3e-4 --set cascade.stages.2.crop_size=64.")
