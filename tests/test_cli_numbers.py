@@ -62,7 +62,7 @@ def test_a_png_record_never_holds_nan(tmp_path):
 @pytest.mark.parametrize("field", ["guidance_scale", "steps", "resolution"])
 def test_a_config_number_must_be_finite(field):
     from openimagen.cascade import StageConfig
-    from openimagen.train.typed_config import ConfigError
+    from openimagen.config import ConfigError
 
     values = {"resolution": 8, "network": "tiny-test-base", field: math.inf}
     with pytest.raises(ConfigError, match=f"{field}: must be a finite number, got inf"):

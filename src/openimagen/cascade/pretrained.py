@@ -16,7 +16,7 @@ from openimagen.cascade.config import CascadeConfig
 from openimagen.cascade.saved_folder import FORMAT, VERSION, check_tensor_shapes, damaged, read_saved_config
 from openimagen.files import give_default_mode
 from openimagen.nn import build_network, config_from_dict, config_to_dict
-from openimagen.train.typed_config import from_dict, to_dict
+from openimagen.config import from_dict, to_dict
 
 __all__ = ["save_cascade", "load_cascade", "FORMAT"]
 

@@ -27,7 +27,7 @@ def export(config_path: str, overrides: tuple[str, ...], checkpoints: tuple[str,
 
     from openimagen.train.config import load_config
     from openimagen.train.run import export_cascade
-    from openimagen.train.typed_config import ConfigError
+    from openimagen.config import ConfigError
 
     chosen = {}
     for item in checkpoints:

@@ -33,7 +33,7 @@ def stage_summary(folder: Path, number: int, record: dict, stage: dict, lowres: 
     from openimagen.cascade import StageConfig
     from openimagen.cascade.saved_folder import check_tensor_shapes, header_shapes
     from openimagen.nn import build_network, config_from_dict, count_parameters
-    from openimagen.train.typed_config import from_dict
+    from openimagen.config import from_dict
 
     network_config = config_from_dict(record["network"])
     config = from_dict(StageConfig, stage)                  # fills in the defaults of fields the file leaves out

@@ -40,7 +40,7 @@ def train(config_path: str, overrides: tuple[str, ...], stages: tuple[int, ...])
     from openimagen.train.config import load_config
     from openimagen.train.run import train as run_training
     from openimagen.train.trainer import TrainingDiverged
-    from openimagen.train.typed_config import ConfigError
+    from openimagen.config import ConfigError
 
     hide_weight_loading_bar()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -53,7 +53,8 @@ def softmax_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: t
     return scores.softmax(dim=-1).to(v.dtype) @ v
 
 
-def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+def multihead_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                        mask: torch.Tensor | None = None) -> torch.Tensor:
     """Multi-head attention [b, heads, n, d]. SDPA (fused flash / memory-efficient kernels), except for bf16/fp16 on
     CPU at short sequences, where torch's CPU flash kernel measured 3-5x slower (fwd+bwd) than two low-precision
     matmuls around an fp32 softmax (docs/benchmarks.md)."""
@@ -80,7 +81,7 @@ class SelfAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         q, k, v = (_heads(t, self.heads) for t in self.to_qkv(_tokens(self.norm(x))).chunk(3, dim=-1))
-        out = attention(q, k, v)                                           # [b, heads, hw, hd]
+        out = multihead_attention(q, k, v)                                         # [b, heads, hw, hd]
         return x + _image(self.to_out(out.transpose(1, 2).flatten(2)), x)
 
 
@@ -100,7 +101,7 @@ class CrossAttention(nn.Module):
     def forward(self, x: torch.Tensor, text: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
         q = _heads(self.to_q(_tokens(self.norm(x))), self.heads)
         k, v, mask = text_keys_values(self.text_norm(text), text_mask, self.to_kv, self.null_kv, self.heads)
-        out = attention(q, k.to(q.dtype), v.to(q.dtype), mask)
+        out = multihead_attention(q, k.to(q.dtype), v.to(q.dtype), mask)
         return x + _image(self.to_out(out.transpose(1, 2).flatten(2)), x)
 
 
