@@ -5,7 +5,9 @@ import datetime
 
 from openimagen.nn import config_to_dict
 
-COMMAND = "/work/venv/bin/python benchmarks/bench_unet.py --threads {threads} --repeats {repeats} --out docs/benchmarks.md"
+COMMAND = ("sh benchmarks/reference-env.sh      # a venv of its own with imagen-pytorch (never install it next to "
+           "openimagen)\nbenchmarks/.venv-reference/bin/python benchmarks/bench_unet.py --threads {threads} --repeats "
+           "{repeats} --out docs/benchmarks.md")
 
 NOTES = """## Why ours is faster, and what we measured on the way
 

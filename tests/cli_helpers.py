@@ -33,3 +33,12 @@ def assert_one_line_error(result, phrase: str) -> None:
     assert isinstance(result.exception, SystemExit), result.exception   # not an uncaught exception
     assert len(lines) == 1 and lines[0].startswith("Error: ") and phrase in lines[0], result.stderr
     assert "Traceback" not in result.output
+
+
+def error_chain(error) -> list[type]:
+    """The types of `error` and of the errors it was raised from (`raise ... from`)."""
+    chain = []
+    while error is not None:
+        chain.append(type(error))
+        error = error.__cause__
+    return chain

@@ -54,10 +54,31 @@ def test_provenance_json_and_readme_are_shown(model, tmp_path):
     (folder / "README.md").write_text("# shapes cascade\n")
     assert info_json("--model", folder)["provenance"] == {"provenance.json": provenance,
                                                           "metrics.json": {"alignment": 0.93}}
-    text = cli("info", "--model", folder).stdout
+    text = cli("info", "--model", folder, "--verbose").stdout
     assert "command: openimagen train configs/shapes.toml" in text and '"2": 800' in text
     assert "provenance (metrics.json):\n  alignment: 0.93" in text
     assert f"readme: {folder.resolve() / 'README.md'}" in text
+
+
+def test_the_default_text_is_a_short_summary_with_headline_metrics(model, tmp_path):
+    folder = save_tiny_model(tmp_path / "trained")
+    provenance = {"command": "openimagen train configs/shapes.toml", "config": {"train": {"lr": 3e-4}}, "note": "x" * 200}
+    metrics = {"eval": {"alignment": 0.239, "categories": {"colors": {"accuracy": 0.5}},
+                        "fd_shapes": {"fd": 181.36, "floor": 35.9}}, "heldout": {"alignment": 0.173}}
+    (folder / "provenance.json").write_text(json.dumps(provenance))
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    lines = cli("info", "--model", folder).stdout.splitlines()
+    assert len(lines) <= 12
+    assert "provenance: command: openimagen train configs/shapes.toml" in lines
+    assert "metrics: eval.alignment 0.239, eval.fd_shapes.fd 181.4, heldout.alignment 0.173" in lines
+    assert not any("lr" in line or "xxxx" in line or "colors" in line for line in lines)
+    verbose = cli("info", "--model", folder, "-v").stdout
+    assert '"lr": 0.0003' in verbose and "x" * 200 in verbose and "colors" in verbose
+
+
+def test_the_shipped_model_summary_fits_a_screen():
+    result = cli("info")
+    assert result.exit_code == 0 and len(result.stdout.splitlines()) <= 15, result.stdout
 
 
 def test_user_errors_print_one_line(model, tmp_path, monkeypatch):

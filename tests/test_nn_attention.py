@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from openimagen.nn.attention import attention, softmax_attention
+from openimagen.nn.attention import multihead_attention, softmax_attention
 
 
 def _qkv(dtype=torch.float32, n=12, m=7):
@@ -22,16 +22,16 @@ def test_softmax_attention_equals_torch_sdpa_with_a_padding_mask():
 
 def test_masked_keys_get_exactly_zero_weight_in_the_low_precision_path():
     q, k, v, mask = _qkv(torch.bfloat16)
-    out = attention(q, k, v, mask)
+    out = multihead_attention(q, k, v, mask)
     k2, v2 = k.clone(), v.clone()
     k2[0, :, 3:], v2[0, :, 3:] = 1e3, -1e3
-    assert torch.equal(attention(q, k2, v2, mask), out)
+    assert torch.equal(multihead_attention(q, k2, v2, mask), out)
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
 def test_low_precision_attention_is_close_to_fp32(dtype):
     q, k, v, mask = _qkv(dtype)
     ref = F.scaled_dot_product_attention(q.float(), k.float(), v.float(), attn_mask=mask)
-    out = attention(q, k, v, mask)
+    out = multihead_attention(q, k, v, mask)
     assert out.dtype == dtype
     assert (out.float() - ref).norm() / ref.norm() < 0.02

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from openimagen.train.typed_config import ConfigError, check_positive
+from openimagen.config import ConfigError, check_positive
 
 __all__ = ["StageConfig", "CascadeConfig", "SAMPLERS", "THRESHOLDS"]
 

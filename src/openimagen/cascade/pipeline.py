@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from PIL import Image
@@ -87,11 +87,14 @@ class Cascade:
                  threshold: str | None = None, aug_level: float | None = None,
                  stage_overrides: dict[int, dict] | None = None, start_image: Any = None, start_stage: int = 1,
                  stop_at_stage: int | None = None, max_batch_size: int = 16, return_all_stages: bool = False,
-                 progress: bool = True) -> list[Image.Image] | dict[int, list[Image.Image]]:
+                 progress: bool = True, on_batch: Callable[[int, list[Image.Image]], None] | None = None,
+                 ) -> list[Image.Image] | dict[int, list[Image.Image]]:
         """Sample the chain. Keyword settings apply to every stage (None = the stage's default);
         `stage_overrides={2: {"steps": 10}}` sets one stage (1-based). `start_stage=k > 1` super-resolves
         `start_image` (PIL image(s)) from stage k on; `stop_at_stage` ends early. Returns a flat prompt-major list
-        of PIL images of the last stage run, or {stage: images} for every stage run if `return_all_stages`."""
+        of PIL images of the last stage run, or {stage: images} for every stage run if `return_all_stages`.
+        `on_batch(first_index, images)` is called with the last stage's images of each batch as soon as they are done
+        (e.g. to save them, so an interrupted long run keeps its finished images)."""
         prompts = [prompts] if isinstance(prompts, str) else list(prompts)
         last = stop_at_stage or len(self.config.stages)
         if not prompts or num_images_per_prompt < 1 or max_batch_size < 1:
@@ -119,4 +122,6 @@ class Cascade:
                 lowres = sample_stage(self.networks[number - 1], stage, emb, mask, lowres, generator,
                                       channels=self.config.channels, progress=progress, **settings[number])
                 outputs[number].extend(to_pil(lowres))
+            if on_batch is not None:
+                on_batch(start, outputs[last][start:])
         return outputs if return_all_stages else outputs[last]

@@ -13,13 +13,13 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from openimagen.cascade.config import CascadeConfig
+from openimagen.cascade.saved_folder import FORMAT, VERSION, check_tensor_shapes, damaged, read_saved_config
 from openimagen.files import give_default_mode
 from openimagen.nn import build_network, config_from_dict, config_to_dict
-from openimagen.train.typed_config import from_dict, to_dict
+from openimagen.config import from_dict, to_dict
 
 __all__ = ["save_cascade", "load_cascade", "FORMAT"]
 
-FORMAT, VERSION = "openimagen-cascade", 1
 
 
 def _tensors(network: nn.Module, dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
@@ -62,19 +62,14 @@ def save_cascade(cascade, directory: str | Path, raw_networks: list[nn.Module] |
 
 
 def load_cascade(directory: str | Path, weights: str = "ema", embedder=None, device: str | torch.device = "cpu"):
-    """Inverse of save_cascade. `weights="raw"` loads the raw (non-EMA) weights when they were saved."""
+    """Inverse of save_cascade. `weights="raw"` loads the raw (non-EMA) weights when they were saved. A missing or
+    damaged file, or weights that do not fit the config's networks, raise ModelFolderError naming the file."""
     from openimagen.cascade.pipeline import Cascade
 
     directory = Path(directory)
-    config_path = directory / "config.json"
-    if not config_path.is_file():
-        raise FileNotFoundError(f"{str(directory)!r} is not a saved cascade (no config.json); "
-                                f"write one with Cascade.save_pretrained")
-    saved = json.loads(config_path.read_text())
-    if saved.get("format") != FORMAT or saved.get("version") != VERSION:
-        raise ValueError(f"{config_path} is not a version-{VERSION} {FORMAT} config")
     if weights not in ("ema", "raw"):
         raise ValueError(f"weights: expected 'ema' or 'raw', got {weights!r}")
+    saved = read_saved_config(directory)
     networks = []
     for number, record in enumerate(saved["stages"], start=1):
         key = "weights" if weights == "ema" else "raw_weights"
@@ -82,7 +77,13 @@ def load_cascade(directory: str | Path, weights: str = "ema", embedder=None, dev
             raise FileNotFoundError(f"stage {number} of {directory} has no raw weights; load weights='ema'")
         with torch.device("meta"):
             network = build_network(config_from_dict(record["network"]))
-        tensors = load_file(str(directory / record[key]), device=str(device))
+        path = directory / record[key]
+        try:
+            tensors = load_file(str(path), device=str(device))
+        except Exception as error:  # noqa: BLE001 - safetensors raises its own error types for damaged files
+            raise damaged(path, error) from error
+        check_tensor_shapes(path, number, {k: v.shape for k, v in network.state_dict().items()},
+                            {k: v.shape for k, v in tensors.items()})
         # clone: memory-mapped file tensors make every forward slow; fp16-stored weights compute in fp32
         network.load_state_dict({k: v.to(torch.float32, copy=True) if v.is_floating_point() else v.clone()
                                  for k, v in tensors.items()},

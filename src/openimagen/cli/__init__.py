@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import os
 import sys
 
 import click
@@ -15,21 +17,54 @@ class UserError(click.ClickException):
     exit_code = 2
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """Imports a subcommand's module only when that subcommand runs (or help lists it): `openimagen info` never
+    pays for torch, `openimagen sample` not for the trainer or the benchmark."""
+
+    def __init__(self, *args, subcommands: dict[str, str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.subcommands = subcommands                # command name -> "module" or "module:attribute" in openimagen.cli
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(self.subcommands)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.subcommands:
+            return None
+        module, _, attribute = self.subcommands[name].partition(":")
+        return getattr(importlib.import_module(f"openimagen.cli.{module}"), attribute or name)
+
+
+SUBCOMMANDS = {"bench": "bench", "demo": "demo", "drawbench": "drawbench", "encode": "encode",
+               "eval": "eval:eval_group", "export": "export", "info": "info", "rate": "rate", "sample": "sample",
+               "train": "train"}
+FAST_EXIT = ("demo", "info", "sample")   # nothing left to clean up when they end: skip the interpreter's teardown
+
+
+@click.group(cls=LazyGroup, subcommands=SUBCOMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="openimagen")
-@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors (also accepted after the subcommand).")
 @click.pass_context
 def main(ctx: click.Context, debug: bool) -> None:
     """openimagen: text-to-image diffusion (Imagen) on your own data, from a laptop to many GPUs."""
     ctx.obj = {"debug": debug}
+    if debug:
+        ctx.meta["openimagen.debug"] = True
 
 
 def run() -> None:
     """Entry point that turns unexpected exceptions into one line unless --debug is given."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # before torch loads OpenMP: waiting threads sleep, not spin
     debug = "--debug" in sys.argv
     try:
         main(standalone_mode=True)
-    except (click.ClickException, click.exceptions.Exit, SystemExit):
+    except SystemExit as done:
+        if done.code in (0, None) and _subcommand(sys.argv[1:]) in FAST_EXIT:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)                    # tearing down torch and transformers takes ~1 s; the files are written
+        raise
+    except (click.ClickException, click.exceptions.Exit):
         raise
     except Exception as error:  # noqa: BLE001 - last-resort message for users
         if debug:
@@ -38,25 +73,5 @@ def run() -> None:
         sys.exit(1)
 
 
-# Subcommands register themselves below, one import per module (keep this list sorted).
-from openimagen.cli.bench import bench  # noqa: E402
-from openimagen.cli.demo import demo  # noqa: E402
-from openimagen.cli.drawbench import drawbench  # noqa: E402
-from openimagen.cli.encode import encode  # noqa: E402
-from openimagen.cli.eval import eval_group  # noqa: E402
-from openimagen.cli.export import export  # noqa: E402
-from openimagen.cli.info import info  # noqa: E402
-from openimagen.cli.rate import rate  # noqa: E402
-from openimagen.cli.sample import sample  # noqa: E402
-from openimagen.cli.train import train  # noqa: E402
-
-main.add_command(bench)
-main.add_command(demo)
-main.add_command(drawbench)
-main.add_command(encode)
-main.add_command(eval_group)
-main.add_command(export)
-main.add_command(info)
-main.add_command(rate)
-main.add_command(sample)
-main.add_command(train)
+def _subcommand(args: list[str]) -> str | None:
+    return next((arg for arg in args if not arg.startswith("-")), None)

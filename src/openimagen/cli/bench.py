@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
 
 from openimagen.cli import UserError
+from openimagen.cli.command import Command
+from openimagen.cli.checks import check_float, check_positive_ints, check_seed
 
 EXAMPLES = """
 \b
@@ -58,7 +61,17 @@ def make_generator(kind: str, model: str | None, images: str | None, settings: d
         raise UserError(f"--sr-only: {error}") from error
 
 
-@click.command(epilog=EXAMPLES)
+def clear_earlier_images(folder: Path) -> None:
+    """Remove the PPPP-K.png images an earlier run wrote to `folder`: a smaller rerun would leave some behind, and
+    judging the folder later (--images) would mix the two runs. Other files are kept."""
+    stale = [p for p in folder.glob("*.png") if re.fullmatch(r"\d{4}-\d+\.png", p.name)] if folder.is_dir() else []
+    for path in stale:
+        path.unlink()
+    if stale:
+        click.echo(f"removed {len(stale)} images of an earlier run from {folder}", err=True)
+
+
+@click.command(epilog=EXAMPLES, cls=Command)
 @click.option("--model", default=None, metavar="DIR", help="Saved cascade folder.  [default: the shipped model]")
 @click.option("--prompts", default=None, metavar="FILE", help="Scene specs, one JSON object per line (docs/shapes.md).")
 @click.option("--split", default=None, type=click.Choice(["eval", "heldout", "wording"]),
@@ -66,7 +79,7 @@ def make_generator(kind: str, model: str | None, images: str | None, settings: d
                    "templates) or wording (words and sentence forms training captions never use).")
 @click.option("--images-per-prompt", default=4, show_default=True, type=click.IntRange(min=1))
 @click.option("--out", "out_dir", default="bench", show_default=True, metavar="DIR",
-              help="Writes metrics.json, prompts.jsonl, grid.png, report.html and images/.")
+              help="Writes metrics.json, prompts.jsonl, grid.png, report.html and images/ (replacing an earlier run's).")
 @click.option("--images", default=None, metavar="DIR", help="Judge already generated images (PPPP-K.png) instead.")
 @click.option("--generator", "kind", default="model", show_default=True, type=click.Choice(["model", "render", "noise"]),
               help="model, or a stand-in that checks the benchmark: render (truth) / noise.")
@@ -83,19 +96,19 @@ def make_generator(kind: str, model: str | None, images: str | None, settings: d
 @click.option("--seed", default=0, show_default=True)
 @click.option("--limit", type=int, default=None, help="Only the first N prompts (quick looks).")
 @click.option("--no-fd", is_flag=True, help="Skip FD_shapes.")
-@click.option("--threads", type=int, default=None, help="torch CPU threads.")
+@click.option("--threads", type=int, default=None, help="torch CPU threads.  [default: the free cores]")
 def bench(model, prompts, split, images_per_prompt, out_dir, images, kind, size, steps, guidance, sampler, threshold,
           aug_level, stop_at_stage, sr_only, seed, limit, no_fd, threads) -> None:
     """Generate images for every prompt of a shapes-world prompts file or split, judge each, and report
     alignment overall and per category (DrawBench-style), per requirement, and FD_shapes beside its floor."""
-    import torch
-
+    check_positive_ints(steps=steps, threads=threads, limit=limit, size=size, stop_at_stage=stop_at_stage)
+    check_seed(seed)
+    check_float("--guidance", guidance, low=0, meaning="1 = no guidance, 0 = unconditional")
+    check_float("--aug-level", aug_level, 0, 1)
+    from openimagen.cli.threads import set_threads
     from openimagen.eval.bench import run_bench, write_outputs
 
-    if threads:
-        torch.set_num_threads(threads)
-    if steps is not None and steps < 1:
-        raise UserError(f"--steps must be a positive integer, got {steps}")
+    set_threads(threads)
     specs = load_specs(prompts, split, limit)
     settings = {k: v for k, v in dict(steps=steps, guidance_scale=guidance, sampler=sampler, threshold=threshold,
                                       aug_level=aug_level, stop_at_stage=stop_at_stage).items() if v is not None}
@@ -107,6 +120,8 @@ def bench(model, prompts, split, images_per_prompt, out_dir, images, kind, size,
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise UserError(f"--out {out_dir}: cannot create the folder ({error.strerror})") from error
+    if not images:
+        clear_earlier_images(out / "images")
     result = run_bench(specs, generate, images_per_prompt, seed=seed, fd=not no_fd,
                        images_dir=None if images else out / "images")
     source = images or (kind if kind != "model" else str(model or "shipped model"))

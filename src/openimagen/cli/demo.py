@@ -11,6 +11,8 @@ from PIL import Image
 
 from openimagen import diffusion as D
 from openimagen.cli import UserError
+from openimagen.cli.command import Command
+from openimagen.cli.checks import check_seed
 
 
 def toy_images(size: int = 32) -> torch.Tensor:
@@ -47,8 +49,9 @@ def to_pil_grid(images: torch.Tensor) -> Image.Image:
     return Image.fromarray(((row.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).numpy())
 
 
-@click.command()
-@click.option("-o", "--output", default="demo.png", show_default=True, help="PNG to write.")
+@click.command(cls=Command)
+@click.option("-o", "--output", default="demo.png", show_default=True,
+              help="Image to write; its suffix picks the format (.png, .jpg, ...).")
 @click.option("--num-images", default=8, show_default=True, type=click.IntRange(1, 64))
 @click.option("--steps", default=20, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--sampler", default="dpmpp_2m", show_default=True, type=click.Choice(D.SAMPLERS))
@@ -58,13 +61,17 @@ def demo(output: str, num_images: int, steps: int, sampler: str, seed: int) -> N
 
     Example: openimagen demo -o demo.png --steps 20
     """
+    check_seed(seed)
+    image_format = Image.registered_extensions().get(os.path.splitext(output)[1].lower())
+    if image_format is None:
+        raise UserError(f"-o {output}: unknown image type {os.path.splitext(output)[1]!r}; use .png or .jpg")
     generator = torch.Generator().manual_seed(seed)
     noise = torch.randn(num_images, 3, 32, 32, generator=generator)
     images = D.sample(empirical_denoiser(toy_images()), noise, schedule=D.get_schedule("cosine"), sampler=sampler,
                       steps=steps, threshold="dynamic", generator=generator, progress=True)
-    temporary = f"{output}.tmp-{os.getpid()}.png"
+    temporary = f"{output}.tmp-{os.getpid()}"
     try:
-        to_pil_grid(images).save(temporary)
+        to_pil_grid(images).save(temporary, format=image_format)
         os.replace(temporary, output)                 # atomic: a reader never sees half a PNG
     except OSError as error:
         raise UserError(f"cannot write {output}: {error.strerror}; choose a writable -o path") from None

@@ -8,9 +8,20 @@ import click
 import torch
 
 from openimagen.cli import UserError
+from openimagen.cli.command import Command, hide_weight_loading_bar
+from openimagen.cli.threads import set_threads
 
 
-@click.command()
+EXAMPLES = """
+\b
+Examples:
+  openimagen encode captions.txt cache/ --max-length 32       # MiniLM; --max-length = cascade.max_text_length
+  openimagen encode train.jsonl cache/ --field text --encoder google/t5-v1_1-xl --device cuda
+  openimagen encode captions.txt cache/ --rank 0 --world-size 4   # one of 4 machines; rerun to resume
+"""
+
+
+@click.command(cls=Command, epilog=EXAMPLES)
 @click.argument("captions", type=click.Path(exists=True, dir_okay=False))
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @click.option("--encoder", "encoder_name", default="minilm", show_default=True,
@@ -25,7 +36,7 @@ from openimagen.cli import UserError
 @click.option("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available).")
 @click.option("--dtype", default=None, help="float32 / bfloat16 / float16 (default: float32 on CPU, bf16 on GPU).")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
-              help="torch CPU threads (default: torch's choice; 1 is faster on a busy shared CPU).")
+              help="torch CPU threads.  [default: the cores the load average leaves free, at least 1]")
 def encode(captions, out_dir, encoder_name, max_length, field, batch_size, shard_size, rank, world_size, device,
            dtype, threads) -> None:
     """Embed the captions in CAPTIONS (.txt, one per line; .jsonl / .csv with a caption field) into OUT_DIR.
@@ -35,8 +46,8 @@ def encode(captions, out_dir, encoder_name, max_length, field, batch_size, shard
     """
     from openimagen.text import CacheError, EncoderNotFoundError, encode_captions, load_encoder, read_captions
 
-    if threads is not None:
-        torch.set_num_threads(threads)
+    hide_weight_loading_bar()
+    set_threads(threads)
     if device is None and "LOCAL_RANK" in os.environ and torch.cuda.is_available():
         device = f"cuda:{os.environ['LOCAL_RANK']}"      # one GPU per process under torchrun / accelerate
     try:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import click
 
 from openimagen.cli import UserError
+from openimagen.cli.command import Command
 
 
-@click.command("export")
+@click.command("export", cls=Command)
 @click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Config overrides, as for train.")
 @click.option("--checkpoint", "checkpoints", multiple=True, metavar="STAGE=DIR",
@@ -26,7 +27,7 @@ def export(config_path: str, overrides: tuple[str, ...], checkpoints: tuple[str,
 
     from openimagen.train.config import load_config
     from openimagen.train.run import export_cascade
-    from openimagen.train.typed_config import ConfigError
+    from openimagen.config import ConfigError
 
     chosen = {}
     for item in checkpoints:

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from openimagen.cli import UserError
+from openimagen.cli.command import Command
 from openimagen.cli.model_folder import is_shipped, model_fingerprint, read_saved_config, resolve_model
 
 PROVENANCE_FILES = ("provenance.json", "metrics.json")   # JSON records of how the model was made / scores
@@ -19,6 +20,7 @@ EXAMPLES = """
 Examples:
   openimagen info                                  # the model shipped with openimagen
   openimagen info --model runs/shapes/cascade      # a cascade written by `openimagen train`
+  openimagen info --verbose                        # also the whole training record and metrics
   openimagen info --model runs/shapes/cascade --json
 """
 
@@ -29,14 +31,17 @@ def stage_summary(folder: Path, number: int, record: dict, stage: dict, lowres: 
     from safetensors import safe_open
 
     from openimagen.cascade import StageConfig
+    from openimagen.cascade.saved_folder import check_tensor_shapes, header_shapes
     from openimagen.nn import build_network, config_from_dict, count_parameters
-    from openimagen.train.typed_config import from_dict
+    from openimagen.config import from_dict
 
     network_config = config_from_dict(record["network"])
     config = from_dict(StageConfig, stage)                  # fills in the defaults of fields the file leaves out
     with torch.device("meta"):
-        params = count_parameters(build_network(network_config))
+        network = build_network(network_config)
+    params = count_parameters(network)
     weights = folder / record["weights"]
+    check_tensor_shapes(weights, number, {k: v.shape for k, v in network.state_dict().items()}, header_shapes(weights))
     with safe_open(str(weights), "pt") as handle:
         dtypes = sorted({handle.get_slice(key).get_dtype() for key in handle.keys()})
     return {"stage": number, "input": lowres, "resolution": stage["resolution"],
@@ -49,6 +54,7 @@ def stage_summary(folder: Path, number: int, record: dict, stage: dict, lowres: 
 
 def model_summary(folder: Path) -> dict:
     """Everything `openimagen info` prints, as a JSON-ready dict."""
+    from openimagen.cascade.saved_folder import ModelFolderError
     from openimagen.text.loading import MINILM_NAME
 
     saved = read_saved_config(folder)
@@ -58,6 +64,8 @@ def model_summary(folder: Path) -> dict:
         for number, (record, stage) in enumerate(zip(saved["stages"], cascade["stages"]), start=1):
             stages.append(stage_summary(folder, number, record, stage, lowres))
             lowres = stage["resolution"]
+    except ModelFolderError as error:                     # the message names the file
+        raise UserError(str(error)) from error
     except (OSError, KeyError, ValueError, TypeError) as error:
         raise UserError(f"--model {folder}: stage {len(stages) + 1} is unreadable ({error})") from error
     provenance = {}
@@ -76,8 +84,25 @@ def model_summary(folder: Path) -> dict:
             "provenance": provenance, "files": sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))}
 
 
-def format_summary(summary: dict) -> list[str]:
-    """The human-readable lines of `openimagen info`."""
+HEADLINE_METRICS = ("alignment", "fd", "fid", "clip_score")   # leaf names shown by default (at any depth <= 3)
+SHORT_VALUE = 80                                                   # provenance values up to this long are shown
+
+
+def headline_metrics(metrics, prefix: str = "", depth: int = 0) -> list[str]:
+    """`eval.alignment 0.239`, `eval.fd_shapes.fd 181.4`, ...: the numbers a reader looks for first."""
+    if not isinstance(metrics, dict) or depth > 2:
+        return []
+    found = []
+    for key, value in metrics.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and key in HEADLINE_METRICS:
+            found.append(f"{prefix}{key} {value:.4g}")
+        elif isinstance(value, dict):
+            found += headline_metrics(value, f"{prefix}{key}.", depth + 1)
+    return found
+
+
+def format_summary(summary: dict, verbose: bool = False) -> list[str]:
+    """The human-readable lines of `openimagen info`: a short summary, or everything with `verbose`."""
     first = summary["stages"][0]
     lines = [f"model: {summary['model']}{' (shipped with openimagen)' if summary['shipped'] else ''}",
              f"fingerprint: {summary['fingerprint']}",
@@ -89,38 +114,48 @@ def format_summary(summary: dict) -> list[str]:
         s, d = stage["sampling"], stage["diffusion"]
         crop = f", trained on {stage['crop_size']}px crops" if stage["crop_size"] else ""
         aug = f", aug level {s['aug_level']}" if stage["input"] is not None else ""
-        lines += [f"  stage {stage['stage']}: {source} -> {stage['resolution']}x{stage['resolution']}, "
-                  f"{stage['network']}, {stage['params']:,} parameters ({stage['weights']}, {stage['weights_mb']} MB "
-                  f"{stage['weights_dtype']}){crop}",
-                  f"    diffusion: {d['prediction']}-prediction, {d['schedule']} schedule",
-                  f"    sampling defaults: {s['sampler']}, {s['steps']} steps, guidance {s['guidance_scale']}, "
-                  f"{s['threshold']} thresholding (percentile {s['percentile']}){aug}"]
-    if not summary["provenance"]:
+        lines.append(f"  stage {stage['stage']}: {source} -> {stage['resolution']}x{stage['resolution']}, "
+                     f"{stage['network']}, {stage['params']:,} parameters ({stage['weights']}, {stage['weights_mb']} "
+                     f"MB {stage['weights_dtype']}){crop}")
+        if verbose:
+            lines.append(f"    diffusion: {d['prediction']}-prediction, {d['schedule']} schedule")
+        lines.append(f"    sampling defaults: {s['sampler']}, {s['steps']} steps, guidance {s['guidance_scale']}, "
+                     f"{s['threshold']} thresholding (percentile {s['percentile']}){aug}")
+    provenance = summary["provenance"]
+    if not provenance:
         lines.append(f"provenance: none recorded (no {' / '.join(PROVENANCE_FILES)} in the folder)")
-    for name, record in summary["provenance"].items():
-        lines.append(f"provenance ({name}):")
-        items = record.items() if isinstance(record, dict) else [("value", record)]
-        lines += [f"  {key}: {value if isinstance(value, str) else json.dumps(value)}" for key, value in items]
+    elif verbose:
+        for name, record in provenance.items():
+            lines.append(f"provenance ({name}):")
+            items = record.items() if isinstance(record, dict) else [("value", record)]
+            lines += [f"  {key}: {value if isinstance(value, str) else json.dumps(value)}" for key, value in items]
+    else:
+        record = provenance.get("provenance.json")
+        short = [f"{key}: {value}" for key, value in (record.items() if isinstance(record, dict) else [])
+                 if isinstance(value, (str, int, float)) and len(str(value)) <= SHORT_VALUE]
+        if short:
+            lines.append(f"provenance: {', '.join(short)}")
+        metrics = headline_metrics(provenance.get("metrics.json"))
+        if metrics:
+            lines.append(f"metrics: {', '.join(metrics)}")
     if "README.md" in summary["files"]:
         lines.append(f"readme: {Path(summary['model']) / 'README.md'}")
+    if provenance and not verbose:
+        lines.append("(--verbose: the diffusion settings and the whole provenance.json / metrics.json; --json: all)")
     return lines
 
 
-@click.command(epilog=EXAMPLES)
+@click.command(epilog=EXAMPLES, cls=Command)
 @click.option("--model", default=None, metavar="DIR",
               help="Saved cascade folder (Cascade.save_pretrained). Default: the model shipped with openimagen.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
-def info(model: str | None, as_json: bool, debug: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print everything as one JSON object instead of text.")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Print everything: diffusion settings, the whole provenance.json and metrics.json.")
+def info(model: str | None, as_json: bool, verbose: bool) -> None:
     """Describe a saved cascade: stages, resolutions, parameter counts, text encoder, maximum prompt tokens,
     per-stage sampling defaults and training provenance (provenance.json / metrics.json in the folder, if present).
 
     Reads config.json and the safetensors headers only; no weights are loaded and no text encoder runs.
     """
-    try:
-        summary = model_summary(resolve_model(model))
-    except UserError as error:
-        if debug and error.__cause__ is not None:
-            raise error.__cause__
-        raise
-    click.echo(json.dumps(summary, indent=1) if as_json else "\n".join(format_summary(summary)))
+    summary = model_summary(resolve_model(model))
+    click.echo(json.dumps(summary, indent=1) if as_json else "\n".join(format_summary(summary, verbose)))

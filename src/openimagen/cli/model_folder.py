@@ -4,7 +4,6 @@ way it can be missing. Reads only config.json here; loading the weights is `Casc
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 from openimagen.cli import UserError
@@ -35,16 +34,16 @@ def is_shipped(folder: Path) -> bool:
 
 
 def read_saved_config(folder: Path) -> dict:
-    """config.json of a saved cascade (format checked), as written by `openimagen.cascade.pretrained.save_cascade`."""
-    from openimagen.cascade.pretrained import FORMAT, VERSION
+    """config.json of a saved cascade, its structure and the presence of every weights file checked
+    (`openimagen.cascade.saved_folder`); each problem is one UserError naming the file."""
+    from openimagen.cascade.saved_folder import ModelFolderError, read_saved_config as read_checked
 
     try:
-        saved = json.loads((folder / "config.json").read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise UserError(f"--model {folder}: config.json is unreadable ({error})") from error
-    if not isinstance(saved, dict) or saved.get("format") != FORMAT or saved.get("version") != VERSION:
-        raise UserError(f"--model {folder}: config.json is not a version-{VERSION} {FORMAT} config")
-    return saved
+        return read_checked(folder)
+    except ModelFolderError as error:                     # the message names the file
+        raise UserError(str(error)) from error
+    except FileNotFoundError as error:
+        raise UserError(f"--model {folder}: {error}") from error
 
 
 def model_fingerprint(folder: Path, saved: dict) -> str:

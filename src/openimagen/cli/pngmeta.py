@@ -21,7 +21,7 @@ def save_png(image: Image.Image, path: str | Path, record: dict) -> Path:
     """Write `image` to `path` with `record` (JSON-serialisable) in its text metadata; never leaves a partial file."""
     path = Path(path)
     info = PngInfo()
-    info.add_itxt(KEY, json.dumps(record, sort_keys=True))
+    info.add_itxt(KEY, json.dumps(record, sort_keys=True, allow_nan=False))
     if isinstance(record.get("prompt"), str):
         info.add_itxt("Description", record["prompt"])
     info.add_text("Software", f"openimagen {__version__}")

@@ -48,11 +48,11 @@ def resolve_settings(config: CascadeConfig, stop_at_stage: int, **shared) -> dic
             for number in range(1, stop_at_stage + 1)}
 
 
-def run_recipe(cascade: Cascade, recipe: Recipe, progress: bool = False) -> list[Image.Image]:
-    """The images of the recipe, prompt-major (the caller sets torch's thread count)."""
+def run_recipe(cascade: Cascade, recipe: Recipe, progress: bool = False, on_batch=None) -> list[Image.Image]:
+    """The images of the recipe, prompt-major (the caller sets torch's thread count); `on_batch` as in Cascade."""
     return cascade(recipe.prompts, num_images_per_prompt=recipe.num_images, seed=recipe.seed,
                    stage_overrides=recipe.settings, stop_at_stage=recipe.stop_at_stage,
-                   max_batch_size=recipe.max_batch_size, progress=progress)
+                   max_batch_size=recipe.max_batch_size, progress=progress, on_batch=on_batch)
 
 
 def make_grid(images: list[Image.Image], columns: int) -> Image.Image:

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import secrets
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import click
 
-from openimagen import __version__
 from openimagen.cli import UserError
-from openimagen.cli.model_folder import is_shipped, model_fingerprint, read_saved_config, resolve_model
-from openimagen.cli.pngmeta import read_record, save_png
-from openimagen.cli.recipe import Recipe, make_grid, resolve_settings, run_recipe
+from openimagen.cli.command import Command, hide_weight_loading_bar
+from openimagen.cli.checks import check_float, check_positive_ints, check_seed
+from openimagen.cli.model_folder import model_fingerprint, read_saved_config, resolve_model
+from openimagen.cli.pngmeta import read_record
+from openimagen.cli.prompt_checks import check_prompt_lengths, check_prompts_are_utf8, warn_unknown_prompts
+from openimagen.cli.recipe import Recipe, resolve_settings, run_recipe
+from openimagen.cli.sample_output import SampleWriter, check_output
+from openimagen.cli.threads import set_threads
 
 SAMPLER_NAMES = {"ancestral": "ancestral", "ddim": "ddim", "dpmpp": "dpmpp_2m", "dpmpp_2m": "dpmpp_2m"}
 RECIPE_OPTIONS = ("num_images", "seed", "steps", "guidance", "sampler", "threshold", "aug_level", "stop_at_stage",
@@ -25,70 +28,32 @@ EXAMPLES = """
 Examples:
   openimagen sample "a red circle above a blue square"
   openimagen sample "a red circle" "two green triangles" --num-images 4 --grid -o grid.png
-  openimagen sample "a yellow star" --seed 7 --steps 50 --guidance 3 --sampler ddim -o star.png
+  openimagen sample "a yellow triangle" --seed 7 --steps 50 --guidance 3 --sampler ddim -o triangle.png
   openimagen sample "a blue square" --stop-at-stage 1 -o low-res.png   # stage 1 only (e.g. 32x32)
-  openimagen sample --from-png star.png -o again.png                   # re-run the recipe stored in a PNG
+  openimagen sample --from-png triangle.png -o again.png               # re-run the recipe stored in a PNG
 """
 
 
-def output_paths(out: Path, count: int) -> list[Path]:
-    """out.png for one image, else out-000.png, out-001.png, ..."""
-    if count == 1:
-        return [out]
-    width = max(3, len(str(count - 1)))
-    return [out.with_name(f"{out.stem}-{index:0{width}d}{out.suffix}") for index in range(count)]
-
-
-def check_output(out: Path) -> None:
-    if out.suffix.lower() != ".png":
-        raise UserError(f"-o {out}: the output must be a .png file (its text metadata stores the recipe)")
-    folder = out.parent
-    if not folder.is_dir():
-        raise UserError(f"-o {out}: the folder {folder} does not exist (or is not a folder); create it first")
-    if out.is_dir():
-        raise UserError(f"-o {out} is a folder; give a file name such as {out / 'sample.png'}")
-    try:                                  # probe before sampling: permissions, read-only file systems, root or not
-        tempfile.TemporaryFile(dir=folder, prefix=".openimagen-probe-").close()
-    except OSError as error:
-        raise UserError(f"-o {out}: cannot write to {folder} ({error.strerror or error}); "
-                        "choose another path") from error
-
-
-def check_numbers(num_images, steps, guidance, aug_level, threads, batch_size) -> None:
-    for name, value in (("--num-images", num_images), ("--steps", steps), ("--threads", threads),
-                        ("--batch-size", batch_size)):
-        if value is not None and value < 1:
-            raise UserError(f"{name} must be a positive integer, got {value}")
-    if guidance is not None and guidance < 0:
-        raise UserError(f"--guidance must be >= 0 (1 = no guidance, 0 = unconditional), got {guidance}")
-    if aug_level is not None and not 0.0 <= aug_level <= 1.0:
-        raise UserError(f"--aug-level must be in [0, 1] (noise level of the low-res conditioning), got {aug_level}")
-
-
-def check_prompt_lengths(encoder, prompts: list[str]) -> None:
-    """A prompt longer than the encoder reads would be cut silently: refuse it, naming the prompt and the limit."""
-    tokenizer = getattr(encoder, "tokenizer", None)
-    if tokenizer is None:
-        return
-    for number, prompt in enumerate(prompts, start=1):
-        count = len(tokenizer(prompt)["input_ids"])
-        if count > encoder.max_length:
-            short = prompt if len(prompt) <= 40 else prompt[:37] + "..."
-            raise UserError(f"prompt {number} ({short!r}) is {count} tokens long, but the model's text encoder reads "
-                            f"at most {encoder.max_length}; shorten it")
+def check_numbers(num_images, seed, steps, guidance, aug_level, threads, batch_size) -> None:
+    check_positive_ints(num_images=num_images, steps=steps, threads=threads, batch_size=batch_size)
+    check_seed(seed)
+    check_float("--guidance", guidance, low=0, meaning="1 = no guidance, 0 = unconditional")
+    check_float("--aug-level", aug_level, 0, 1, meaning="noise level of the low-res conditioning")
 
 
 def load_cascade(folder: Path, prompts: list[str]):
     """The cascade with its text encoder loaded (errors from either become one line)."""
-    from transformers.utils import logging as transformers_logging
-
     from openimagen.cascade import Cascade
+    from openimagen.cascade.saved_folder import ModelFolderError
     from openimagen.text import EncoderNotFoundError
 
-    transformers_logging.disable_progress_bar()     # "Loading weights" of the text encoder: noise on stderr
+    hide_weight_loading_bar()
     try:
         cascade = Cascade.from_pretrained(folder)
         check_prompt_lengths(cascade.embedder.encoder, prompts)
+        warn_unknown_prompts(cascade.embedder.encoder, prompts)
+    except ModelFolderError as error:                     # the message names the file
+        raise UserError(str(error)) from error
     except (EncoderNotFoundError, FileNotFoundError, ValueError) as error:
         raise UserError(f"--model {folder}: {error}") from error
     return cascade
@@ -128,18 +93,11 @@ def recipe_from_png(ctx: click.Context, png: str, prompts, model: str | None) ->
     return recipe, record, model
 
 
-def sample_record(recipe: Recipe, folder: Path, fingerprint: str, image: int | str, prompt) -> dict:
-    import torch
-
-    return {"format": "openimagen-sample", "version": 1, "prompt": prompt, "image": image, "recipe": recipe.to_dict(),
-            "model": str(folder.resolve()), "shipped_model": is_shipped(folder),
-            "model_fingerprint": fingerprint, "openimagen": __version__, "torch": torch.__version__}
-
-
-@click.command(epilog=EXAMPLES)
+@click.command(epilog=EXAMPLES, cls=Command)
 @click.argument("prompts", nargs=-1, metavar="[PROMPT]...")
 @click.option("-o", "--output", default="sample.png", show_default=True,
-              help="PNG to write; with several images out-000.png, out-001.png, ... (or one grid with --grid).")
+              help="PNG to write; with several images out-000.png, out-001.png, ... (or one grid with --grid). "
+                   "Existing files of those names are overwritten.")
 @click.option("--model", default=None, metavar="DIR",
               help="Saved cascade folder (Cascade.save_pretrained). Default: the model shipped with openimagen.")
 @click.option("--num-images", type=int, default=None, help="Images per prompt.  [default: 1]")
@@ -157,33 +115,28 @@ def sample_record(recipe: Recipe, folder: Path, fingerprint: str, image: int | s
 @click.option("--stop-at-stage", type=int, default=None, help="Last stage to run (1 = base resolution only).")
 @click.option("--grid", is_flag=True, help="Write one PNG: a row per prompt, a column per image.")
 @click.option("--batch-size", type=int, default=None, help="Images sampled at once.  [default: 16]")
-@click.option("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice).")
+@click.option("--threads", type=int, default=None,
+              help="torch CPU threads.  [default: the cores the load average leaves free, at least 1]")
 @click.option("--from-png", "from_png", metavar="PNG", default=None,
               help="Re-run the recipe stored in a PNG written by this command (same pixels with the same model).")
-@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
 @click.pass_context
 def sample(ctx, prompts, output, model, num_images, seed, steps, guidance, sampler, threshold, aug_level,
-           stop_at_stage, grid, batch_size, threads, from_png, debug) -> None:
+           stop_at_stage, grid, batch_size, threads, from_png) -> None:
     """Sample images for one or more PROMPTs and write them as PNGs.
 
     Settings not given come from the model's own per-stage defaults (see `openimagen info`). Every PNG stores the
     prompt, seed, model and all settings as JSON in its text metadata; `--from-png` re-runs it. An empty prompt ""
     samples unconditionally (Imagen's empty caption for classifier-free guidance).
     """
-    try:
-        run_sample(ctx, prompts, Path(output), model, num_images, seed, steps, guidance, sampler, threshold,
-                   aug_level, stop_at_stage, grid, batch_size, threads, from_png)
-    except UserError as error:
-        if debug and error.__cause__ is not None:
-            raise error.__cause__
-        raise
+    run_sample(ctx, prompts, Path(output), model, num_images, seed, steps, guidance, sampler, threshold, aug_level,
+               stop_at_stage, grid, batch_size, threads, from_png)
 
 
 def run_sample(ctx, prompts, out, model, num_images, seed, steps, guidance, sampler, threshold, aug_level,
                stop_at_stage, grid, batch_size, threads, from_png) -> None:
     import torch
 
-    check_numbers(num_images, steps, guidance, aug_level, threads, batch_size)
+    check_numbers(num_images, seed, steps, guidance, aug_level, threads, batch_size)
     check_output(out)
     record = recipe = None
     if from_png:
@@ -192,40 +145,27 @@ def run_sample(ctx, prompts, out, model, num_images, seed, steps, guidance, samp
     elif not prompts:
         raise UserError('give at least one PROMPT, e.g. openimagen sample "a red circle" (use "" for an '
                         "unconditional sample)")
+    check_prompts_are_utf8(list(prompts))
     folder = resolve_model(model)
     fingerprint = model_fingerprint(folder, read_saved_config(folder))
     if record is not None and record.get("model_fingerprint") != fingerprint:
         click.echo(f"warning: {folder} is not the model that made {from_png} (fingerprint {fingerprint}, the PNG "
                    f"says {record.get('model_fingerprint')}); the images will differ", err=True)
-    if threads:
-        torch.set_num_threads(threads)
+    set_threads(threads)
     cascade = load_cascade(folder, list(prompts))
     if recipe is None:
         recipe = new_recipe(cascade.config, prompts, num_images, seed, steps, guidance, sampler, threshold,
                             aug_level, stop_at_stage, batch_size, torch.get_num_threads())
-    start = time.perf_counter()
-    images = run_recipe(cascade, recipe, progress=sys.stderr.isatty())
-    seconds = time.perf_counter() - start
     which = record["image"] if record is not None else ("grid" if grid else None)
-    if which == "grid":
-        images, paths, indices = [make_grid(images, recipe.num_images)], [out], ["grid"]
-    elif which is not None:                       # one image of an earlier call, re-run
-        images, paths, indices = [images[int(which)]], [out], [int(which)]
-    else:
-        paths, indices = output_paths(out, len(images)), list(range(len(images)))
-    written = write_images(images, paths, recipe, folder, fingerprint, indices)
-    size = "x".join(map(str, images[0].size))
-    click.echo(f"sampled {len(recipe.prompts) * recipe.num_images} image(s) in {seconds:.1f} s (seed {recipe.seed}, "
-               f"{torch.get_num_threads()} thread(s)); wrote {size}: {', '.join(map(str, written))}")
-
-
-def write_images(images, paths, recipe: Recipe, folder: Path, fingerprint: str, indices: list) -> list[Path]:
-    per_prompt = recipe.num_images
-    written = []
-    for image, path, index in zip(images, paths, indices):
-        prompt = recipe.prompts if index == "grid" else recipe.prompts[index // per_prompt]
-        try:
-            written.append(save_png(image, path, sample_record(recipe, folder, fingerprint, index, prompt)))
-        except OSError as error:
-            raise UserError(f"-o {path}: cannot write the PNG ({error.strerror or error})") from error
-    return written
+    writer = SampleWriter(out, recipe, folder, fingerprint, which)
+    start = time.perf_counter()
+    try:
+        images = run_recipe(cascade, recipe, progress=sys.stderr.isatty(), on_batch=writer.on_batch)
+    except KeyboardInterrupt:
+        kept = f" ({writer.summary()})" if writer.written else ""
+        click.echo(f"interrupted: wrote {len(writer.written)} of {writer.total} image(s){kept}", err=True)
+        sys.exit(130)
+    seconds = time.perf_counter() - start
+    writer.finish(images)
+    click.echo(f"sampled {writer.total} image(s) in {seconds:.1f} s (seed {recipe.seed}, "
+               f"{torch.get_num_threads()} thread(s)); wrote {writer.size}: {writer.summary()}")

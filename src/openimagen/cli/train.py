@@ -10,9 +10,20 @@ import logging
 import click
 
 from openimagen.cli import UserError
+from openimagen.cli.command import Command, hide_weight_loading_bar
 
 
-@click.command("train")
+EXAMPLES = """
+\b
+Examples:
+  openimagen train configs/tiny-2stage.toml --set data.source=my_images/      # folder of images + .txt captions
+  openimagen train configs/shapes-cascade.toml --stage 1 --set train.max_steps=2000
+  openimagen train CONFIG --set data.embedding_cache=cache/                    # captions from `openimagen encode`
+  accelerate launch --multi_gpu --num_processes 8 $(which openimagen) train CONFIG
+"""
+
+
+@click.command("train", cls=Command, epilog=EXAMPLES)
 @click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a config value, e.g. --set train.lr=3e-4 --set cascade.stages.2.crop_size=64.")
@@ -24,11 +35,14 @@ def train(config_path: str, overrides: tuple[str, ...], stages: tuple[int, ...])
     SIGTERM/SIGINT save a checkpoint and exit; rerun the same command to continue. When every stage has a
     checkpoint, the sampling-ready cascade is written to OUTPUT_DIR/cascade.
     """
+    from openimagen.data import DataSourceError
+    from openimagen.text import CacheError
     from openimagen.train.config import load_config
     from openimagen.train.run import train as run_training
     from openimagen.train.trainer import TrainingDiverged
-    from openimagen.train.typed_config import ConfigError
+    from openimagen.config import ConfigError
 
+    hide_weight_loading_bar()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         config = load_config(config_path, overrides)
@@ -37,7 +51,7 @@ def train(config_path: str, overrides: tuple[str, ...], stages: tuple[int, ...])
             if bad:
                 raise ConfigError(f"--stage {bad[0]}: the cascade has {len(config.cascade.stages)} stage(s)")
         results = run_training(config, list(stages) or None)
-    except (ConfigError, TrainingDiverged) as error:
+    except (ConfigError, CacheError, DataSourceError, TrainingDiverged) as error:
         raise UserError(str(error)) from error
     from accelerate import PartialState
 

@@ -11,6 +11,7 @@ print(ds.skip_report.summary())
 ```
 """
 from .build import build_dataset, source_type
+from .errors import DataSourceError
 from .folder import scan_folder
 from .indexed import IndexedStream, Sample
 from .loader import Loader, collate, make_loader
@@ -25,5 +26,5 @@ __all__ = [
     "build_dataset", "source_type", "make_loader", "Loader", "collate", "SkipReport", "SkipSample",
     "downsample", "paired_random_crop", "Preprocess", "open_image", "to_rgb", "resize_and_crop",
     "image_to_tensor", "ImageTextStream", "IndexedStream", "ShardStream", "Record", "Sample",
-    "scan_folder", "read_manifest", "ManifestError", "expand_shards",
+    "scan_folder", "read_manifest", "ManifestError", "DataSourceError", "expand_shards",
 ]

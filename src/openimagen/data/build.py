@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from .errors import DataSourceError
 from .folder import scan_folder
 from .indexed import IndexedStream
 from .manifest import read_manifest
@@ -49,7 +50,17 @@ def build_dataset(source: str | dict[str, Any], resolution: int, *, random_crop:
     `state_dict()` / `load_state_dict()` hold its position; `skip_report` counts unusable inputs.
     Dict sources: {"type": "folder", "path": ...}, {"type": "manifest", "path": ...},
     {"type": "webdataset", "urls": spec or list}, {"type": "shapes", "prompts": "specs.jsonl"}.
+    Raises DataSourceError when the source is missing, empty or malformed.
     """
+    try:
+        return _build(source, resolution, random_crop, min_size, rank, world_size, seed, epochs, shuffle)
+    except DataSourceError:
+        raise
+    except (ValueError, FileNotFoundError) as error:
+        raise DataSourceError(str(error)) from error
+
+
+def _build(source, resolution, random_crop, min_size, rank, world_size, seed, epochs, shuffle) -> ImageTextStream:
     spec = _parse(source) if isinstance(source, str) else dict(source)
     kind = spec.pop("type", None)
     if kind not in SOURCE_TYPES:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 
+from openimagen.files import NotUtf8Error, read_utf8
+
 from .indexed import Sample
 from .skips import SkipReport
 
@@ -10,15 +12,15 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".
 
 
 def read_caption(path: str) -> str:
-    """A caption file's text, whitespace-stripped (invalid UTF-8 bytes replaced, never fatal)."""
-    with open(path, encoding="utf-8", errors="replace") as f:
-        return f.read().strip()
+    """A caption file's text, whitespace-stripped; NotUtf8Error if it is not UTF-8 (never silently altered)."""
+    return read_utf8(path).strip()
 
 
 def scan_folder(root: str, report: SkipReport | None = None) -> list[Sample]:
     """All images under `root` (sorted, recursive) that have a caption `<stem>.txt` beside them.
 
-    Images without a caption file are skipped and counted in `report` ("no_caption").
+    Images without a caption file are skipped and counted in `report` ("no_caption"), as are those whose caption
+    is not UTF-8 ("caption_not_utf8").
     Keys are the relative paths without extension, e.g. "cats/0001".
     """
     if not os.path.isdir(root):
@@ -37,5 +39,11 @@ def scan_folder(root: str, report: SkipReport | None = None) -> list[Sample]:
                     report.record(path, "no_caption", f"expected {stem}.txt beside it")
                 continue
             key = os.path.relpath(os.path.join(directory, stem), root).replace(os.sep, "/")
-            samples.append(Sample(path=path, caption=read_caption(os.path.join(directory, stem + ".txt")), key=key))
+            try:
+                caption = read_caption(os.path.join(directory, stem + ".txt"))
+            except NotUtf8Error as error:
+                if report is not None:
+                    report.record(path, "caption_not_utf8", str(error))
+                continue
+            samples.append(Sample(path=path, caption=caption, key=key))
     return samples

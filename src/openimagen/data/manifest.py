@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 
+from openimagen.files import read_utf8
+
+from .errors import DataSourceError
 from .indexed import Sample
 
 
-class ManifestError(ValueError):
+class ManifestError(DataSourceError):
     """A malformed manifest; the message names the file and line."""
 
 
@@ -23,24 +27,23 @@ def _sample(manifest: str, line: int, path, caption) -> Sample:
 
 def _read_jsonl(manifest: str) -> list[Sample]:
     samples = []
-    with open(manifest, encoding="utf-8") as f:
-        for line, text in enumerate(f, start=1):
-            if not text.strip():
-                continue
-            try:
-                row = json.loads(text)
-            except json.JSONDecodeError as exn:
-                raise ManifestError(f"{manifest}:{line}: invalid JSON ({exn.msg}); each line must be an "
-                                    'object like {"path": "a.jpg", "caption": "a cat"}') from None
-            if not isinstance(row, dict) or "path" not in row or "caption" not in row:
-                raise ManifestError(f"{manifest}:{line}: each line needs the keys 'path' and 'caption', got {text.strip()[:80]!r}")
-            samples.append(_sample(manifest, line, row["path"], row["caption"]))
+    for line, text in enumerate(read_utf8(manifest).split("\n"), start=1):
+        if not text.strip():
+            continue
+        try:
+            row = json.loads(text)
+        except json.JSONDecodeError as exn:
+            raise ManifestError(f"{manifest}:{line}: invalid JSON ({exn.msg}); each line must be an "
+                                'object like {"path": "a.jpg", "caption": "a cat"}') from None
+        if not isinstance(row, dict) or "path" not in row or "caption" not in row:
+            raise ManifestError(f"{manifest}:{line}: each line needs the keys 'path' and 'caption', got {text.strip()[:80]!r}")
+        samples.append(_sample(manifest, line, row["path"], row["caption"]))
     return samples
 
 
 def _read_csv(manifest: str) -> list[Sample]:
     samples = []
-    with open(manifest, encoding="utf-8", newline="") as f:
+    with io.StringIO(read_utf8(manifest), newline="") as f:
         reader = csv.reader(f)
         header = next(reader, None)
         if header is None or "path" not in header or "caption" not in header:

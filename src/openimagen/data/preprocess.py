@@ -5,8 +5,10 @@ Imagen (Sec. 4.1, App. F) trains each stage on images resized to its resolution;
 from __future__ import annotations
 
 import io
+import logging
 import os
 import random
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +17,8 @@ from PIL import Image, ImageOps
 
 from .skips import SkipSample
 
+logger = logging.getLogger(__name__)
+_LARGE_IMAGES_NOTED: set[str] = set()
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError, TypeError)
 
 
@@ -28,14 +32,16 @@ def open_image(source: bytes | str | os.PathLike | Image.Image, draft_size: int 
         source.info.setdefault("original_size", source.size)
         return source
     try:
-        if isinstance(source, bytes):
-            if not source:
-                raise SkipSample("unreadable", "zero-byte file")
-            image = Image.open(io.BytesIO(source))
-        else:
-            if os.path.getsize(source) == 0:
-                raise SkipSample("unreadable", "zero-byte file")
-            image = Image.open(source)
+        if not (source if isinstance(source, bytes) else os.path.getsize(source)):
+            raise SkipSample("unreadable", "zero-byte file")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
+        for warning in caught:
+            if issubclass(warning.category, Image.DecompressionBombWarning):
+                _note_large_image("an image in a shard" if isinstance(source, bytes) else str(source), image.size)
+            else:
+                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
         original_size = image.size
         if draft_size and image.format == "JPEG":
             image.draft(image.mode, (draft_size, draft_size))
@@ -48,6 +54,17 @@ def open_image(source: bytes | str | os.PathLike | Image.Image, draft_size: int 
         raise SkipSample("unreadable", f"{type(exn).__name__}: {exn}") from exn
     image.info["original_size"] = original_size
     return image
+
+
+def _note_large_image(name: str, size: tuple[int, int]) -> None:
+    """One log line per file (instead of Pillow's DecompressionBombWarning) for an image over Pillow's pixel limit
+    (`PIL.Image.MAX_IMAGE_PIXELS`, 89.5 MP); it is still decoded. Over twice the limit it is skipped (unreadable)."""
+    if name in _LARGE_IMAGES_NOTED:
+        return
+    _LARGE_IMAGES_NOTED.add(name)
+    limit = Image.MAX_IMAGE_PIXELS or 0
+    logger.warning(f"{name}: {size[0]}x{size[1]} pixels is over the {limit / 1e6:.1f} MP limit of "
+                   f"PIL.Image.MAX_IMAGE_PIXELS; decoding it anyway (over {2 * limit / 1e6:.1f} MP images are skipped)")
 
 
 def upright(image: Image.Image) -> Image.Image:

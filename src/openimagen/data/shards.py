@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from webdataset.shardlists import expand_urls
 from webdataset.tariterators import tarfile_samples
 
+from openimagen.files import NotUtf8Error, decode_utf8
+
 from .preprocess import Preprocess
 from .skips import SkipReport, SkipSample
 from .stream import ImageTextStream, Record
@@ -34,7 +36,7 @@ def expand_shards(spec: str | list[str]) -> list[str]:
 def caption_of(sample: dict) -> str | None:
     """The caption of an img2dataset sample: `.txt`, else the `caption` field of `.json`."""
     if "txt" in sample:
-        return sample["txt"].decode("utf-8", errors="replace").strip()
+        return decode_utf8(sample["txt"], f"{sample['__key__']}.txt").strip()
     if "json" in sample:
         caption = json.loads(sample["json"]).get("caption")
         return caption.strip() if isinstance(caption, str) else None
@@ -105,6 +107,8 @@ class ShardStream(ImageTextStream):
         payload = next((sample[k] for k in IMAGE_KEYS if k in sample), None)
         try:
             caption = caption_of(sample)
+        except NotUtf8Error as error:
+            payload, caption = SkipSample("caption_not_utf8", str(error)), ""
         except (ValueError, AttributeError):
             caption = None
         if payload is None or caption is None:

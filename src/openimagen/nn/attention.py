@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import group_norm, zero_init
+from .layers import group_norm, small_normal, zero_init
 
 
 def _heads(x: torch.Tensor, heads: int) -> torch.Tensor:
@@ -53,7 +53,8 @@ def softmax_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: t
     return scores.softmax(dim=-1).to(v.dtype) @ v
 
 
-def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+def multihead_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                        mask: torch.Tensor | None = None) -> torch.Tensor:
     """Multi-head attention [b, heads, n, d]. SDPA (fused flash / memory-efficient kernels), except for bf16/fp16 on
     CPU at short sequences, where torch's CPU flash kernel measured 3-5x slower (fwd+bwd) than two low-precision
     matmuls around an fp32 softmax (docs/benchmarks.md)."""
@@ -80,7 +81,7 @@ class SelfAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         q, k, v = (_heads(t, self.heads) for t in self.to_qkv(_tokens(self.norm(x))).chunk(3, dim=-1))
-        out = attention(q, k, v)                                           # [b, heads, hw, hd]
+        out = multihead_attention(q, k, v)                                         # [b, heads, hw, hd]
         return x + _image(self.to_out(out.transpose(1, 2).flatten(2)), x)
 
 
@@ -94,13 +95,13 @@ class CrossAttention(nn.Module):
         self.text_norm = nn.LayerNorm(text_dim)
         self.to_q = nn.Linear(channels, channels, bias=False)
         self.to_kv = nn.Linear(text_dim, 2 * channels, bias=False)
-        self.null_kv = nn.Parameter(torch.randn(2 * channels) * 0.02)
+        self.null_kv = small_normal(2 * channels)
         self.to_out = zero_init(nn.Linear(channels, channels))
 
     def forward(self, x: torch.Tensor, text: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
         q = _heads(self.to_q(_tokens(self.norm(x))), self.heads)
         k, v, mask = text_keys_values(self.text_norm(text), text_mask, self.to_kv, self.null_kv, self.heads)
-        out = attention(q, k.to(q.dtype), v.to(q.dtype), mask)
+        out = multihead_attention(q, k.to(q.dtype), v.to(q.dtype), mask)
         return x + _image(self.to_out(out.transpose(1, 2).flatten(2)), x)
 
 
@@ -114,9 +115,9 @@ class TextPooling(nn.Module):
         super().__init__()
         self.heads = max(1, cond_dim // head_dim)
         self.text_norm = nn.LayerNorm(text_dim)
-        self.query = nn.Parameter(torch.randn(cond_dim) * 0.02)
+        self.query = small_normal(cond_dim)
         self.to_kv = nn.Linear(text_dim, 2 * cond_dim, bias=False)
-        self.null_kv = nn.Parameter(torch.randn(2 * cond_dim) * 0.02)
+        self.null_kv = small_normal(2 * cond_dim)
         self.to_out = nn.Sequential(nn.LayerNorm(cond_dim), nn.Linear(cond_dim, cond_dim))
 
     def forward(self, text: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:

@@ -37,6 +37,13 @@ def zero_init(module: nn.Module) -> nn.Module:
     return module
 
 
+def small_normal(*size: int, std: float = 0.02) -> nn.Parameter:
+    """A parameter drawn from N(0, std^2) (the same numbers as `torch.randn(*size) * std`). On the meta device
+    (shapes only, e.g. to check a saved model) nothing is drawn: drawing there would import torch._dynamo (~1 s)."""
+    values = torch.empty(*size)
+    return nn.Parameter(values if values.is_meta else torch.randn(*size) * std)
+
+
 def sinusoidal_features(log_snr: torch.Tensor, dim: int, min_freq: float = 1e-3, max_freq: float = 30.0) -> torch.Tensor:
     """[b] -> [b, dim] sin/cos features of log-SNR at geometrically spaced frequencies (Transformer PE, on log-SNR)."""
     half = dim // 2

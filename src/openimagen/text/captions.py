@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
+
+from openimagen.files import read_utf8
 
 
 def read_captions(path: str | Path, field: str = "caption") -> list[str]:
@@ -15,7 +18,7 @@ def read_captions(path: str | Path, field: str = "caption") -> list[str]:
         raise FileNotFoundError(f"captions file {path} does not exist")
     suffix = path.suffix.lower()
     if suffix == ".txt":
-        return path.read_text(encoding="utf-8").splitlines()
+        return read_utf8(path).splitlines()
     if suffix == ".jsonl":
         return _read_jsonl(path, field)
     if suffix == ".csv":
@@ -26,7 +29,7 @@ def read_captions(path: str | Path, field: str = "caption") -> list[str]:
 
 def _read_jsonl(path: Path, field: str) -> list[str]:
     captions = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(read_utf8(path).splitlines(), start=1):
         if not line.strip():
             continue
         try:
@@ -38,7 +41,7 @@ def _read_jsonl(path: Path, field: str) -> list[str]:
 
 
 def _read_csv(path: Path, field: str) -> list[str]:
-    with open(path, newline="", encoding="utf-8") as handle:
+    with io.StringIO(read_utf8(path), newline="") as handle:
         reader = csv.DictReader(handle)
         if reader.fieldnames is None or field not in reader.fieldnames:
             raise ValueError(f"{path} has no {field!r} column (columns: {reader.fieldnames}); "

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from openimagen.train.typed_config import ConfigError, check_positive, from_dict, to_dict
+from openimagen.config import ConfigError, check_positive, from_dict, to_dict
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -35,7 +35,8 @@ def make_embedder(config: ExperimentConfig) -> TextEmbedder:
 
     cache = EmbeddingCache(config.data.embedding_cache) if config.data.embedding_cache else None
     cascade = config.cascade
-    return TextEmbedder(lambda: load_encoder(cascade.text_encoder, max_length=cascade.max_text_length), cache)
+    return TextEmbedder(lambda: load_encoder(cascade.text_encoder, max_length=cascade.max_text_length), cache,
+                        max_length=cascade.max_text_length)
 
 
 def noisy_text(emb: torch.Tensor, mask: torch.Tensor, scale: float, noise: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,85 @@
+"""Checks of a saved cascade folder (config.json + stage-N.safetensors) that name the file and what is wrong: a
+missing or damaged file, a config without stages, weights that do not fit the network the config builds (e.g. the
+stage files swapped). Used by `load_cascade` and `openimagen info`, so neither reports a damaged folder as fine."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+__all__ = ["ModelFolderError", "read_saved_config", "check_tensor_shapes", "header_shapes", "FORMAT", "VERSION"]
+
+FORMAT, VERSION = "openimagen-cascade", 1
+_REWRITE = "write the folder again with Cascade.save_pretrained (or `openimagen export`)"
+
+
+class ModelFolderError(ValueError):
+    """A saved cascade folder is incomplete or damaged; the message names the file and what to do."""
+
+
+def read_saved_config(directory: str | Path) -> dict:
+    """config.json, with its structure checked: format and version, a stage record (weights file, network table)
+    per stage of the cascade config, and every weights file present."""
+    directory = Path(directory)
+    path = directory / "config.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{str(directory)!r} is not a saved cascade (no config.json); "
+                                f"write one with Cascade.save_pretrained")
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ModelFolderError(f"{path} is unreadable ({error}); {_REWRITE}") from error
+    if not isinstance(saved, dict) or saved.get("format") != FORMAT or saved.get("version") != VERSION:
+        raise ModelFolderError(f"{path} is not a version-{VERSION} {FORMAT} config")
+    stages, cascade = saved.get("stages"), saved.get("cascade")
+    if not isinstance(cascade, dict) or not isinstance(cascade.get("stages"), list):
+        raise ModelFolderError(f"{path} has no 'cascade' table with a 'stages' list; {_REWRITE}")
+    if not isinstance(stages, list) or len(stages) != len(cascade["stages"]) or not stages:
+        raise ModelFolderError(f"{path} needs a 'stages' list with one record per stage of 'cascade' "
+                               f"({len(cascade['stages'])}); {_REWRITE}")
+    for number, record in enumerate(stages, start=1):
+        if not isinstance(record, dict) or not isinstance(record.get("weights"), str) \
+                or not isinstance(record.get("network"), dict):
+            raise ModelFolderError(f"{path}: stage {number}'s record needs 'weights' (a file name) and 'network' "
+                                   f"(a table); {_REWRITE}")
+        for key in ("weights", "raw_weights"):
+            if key in record and not (directory / record[key]).is_file():
+                raise ModelFolderError(f"{directory / record[key]} is missing (stage {number}'s {key} in "
+                                       f"config.json); copy the whole model folder, or {_REWRITE}")
+    return saved
+
+
+def header_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    """Tensor name -> shape from a safetensors header (no tensor data is read)."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), "pt") as handle:
+            return {key: tuple(handle.get_slice(key).get_shape()) for key in handle.keys()}
+    except Exception as error:  # noqa: BLE001 - safetensors raises its own error types for damaged headers
+        raise damaged(path, error) from error
+
+
+def damaged(path: Path, error: Exception) -> ModelFolderError:
+    return ModelFolderError(f"{path} is not a readable safetensors file (truncated or damaged: {error}); copy it "
+                            f"again, or {_REWRITE}")
+
+
+def check_tensor_shapes(path: Path, number: int, expected: dict[str, tuple], found: dict[str, tuple]) -> None:
+    """The weights file of stage `number` holds exactly the tensors its network (built from config.json) has."""
+    missing = sorted(set(expected) - set(found))
+    unexpected = sorted(set(found) - set(expected))
+    reshaped = sorted(k for k in set(expected) & set(found) if tuple(expected[k]) != tuple(found[k]))
+    if not (missing or unexpected or reshaped):
+        return
+    problems = []
+    if missing:
+        problems.append(f"{len(missing)} tensor(s) missing (e.g. {missing[0]!r})")
+    if unexpected:
+        problems.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]!r})")
+    if reshaped:
+        key = reshaped[0]
+        problems.append(f"{len(reshaped)} of another shape (e.g. {key!r}: {list(found[key])} in the file, "
+                        f"{list(expected[key])} for the network)")
+    raise ModelFolderError(f"{path} does not fit stage {number}'s network in config.json: {', '.join(problems)}; "
+                           "was it written for another stage or model?")

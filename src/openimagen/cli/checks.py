@@ -1,0 +1,37 @@
+"""Checks of numeric options shared by the subcommands: each failure is one UserError line naming the option."""
+
+from __future__ import annotations
+
+import math
+
+from openimagen.cli import UserError
+
+__all__ = ["SEED_MAX", "check_positive_ints", "check_float", "check_seed"]
+
+SEED_MAX = 2**64 - 1                         # torch.Generator.manual_seed takes 64-bit seeds; larger ones would wrap
+
+
+def check_positive_ints(**options: int | None) -> None:
+    """`check_positive_ints(steps=0)` -> "--steps must be a positive integer, got 0" (None = not given)."""
+    for name, value in options.items():
+        if value is not None and value < 1:
+            raise UserError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
+
+
+def check_float(option: str, value: float | None, low: float | None = None, high: float | None = None,
+                meaning: str = "") -> None:
+    """A float option is finite and inside [low, high] (either bound optional); None = not given."""
+    if value is None:
+        return
+    if not math.isfinite(value):
+        raise UserError(f"{option} must be a finite number, got {value}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = f"in [{low:g}, {high:g}]" if low is not None and high is not None else \
+            f">= {low:g}" if low is not None else f"<= {high:g}"
+        raise UserError(f"{option} must be {bounds}{f' ({meaning})' if meaning else ''}, got {value}")
+
+
+def check_seed(seed: int | None) -> None:
+    if seed is not None and not 0 <= seed <= SEED_MAX:
+        raise UserError(f"--seed must be in 0..2^64-1, got {seed}")
+

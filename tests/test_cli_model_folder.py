@@ -1,0 +1,75 @@
+"""Damaged model folders: `sample`, `info` and `Cascade.from_pretrained` name the file and what is wrong (exit 2)."""
+
+import json
+import os
+import shutil
+
+import pytest
+
+from openimagen.cascade import Cascade
+from openimagen.cascade.saved_folder import ModelFolderError
+from cascade_helpers import one_thread  # noqa: F401 - autouse fixture
+from cli_helpers import assert_one_line_error, cli, save_tiny_model
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory):
+    return save_tiny_model(tmp_path_factory.mktemp("cli") / "model")
+
+
+def truncate(folder):
+    path = folder / "stage-2.safetensors"
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def random_bytes(folder):
+    (folder / "stage-2.safetensors").write_bytes(os.urandom(4096))
+
+
+def swap(folder):
+    os.replace(folder / "stage-1.safetensors", folder / "tmp")
+    os.replace(folder / "stage-2.safetensors", folder / "stage-1.safetensors")
+    os.replace(folder / "tmp", folder / "stage-2.safetensors")
+
+
+def drop_stages(folder):
+    config = json.loads((folder / "config.json").read_text())
+    del config["stages"]
+    (folder / "config.json").write_text(json.dumps(config))
+
+
+def remove_stage_file(folder):
+    (folder / "stage-2.safetensors").unlink()
+
+
+DAMAGES = [(truncate, "stage-2.safetensors is not a readable safetensors file"),
+           (random_bytes, "stage-2.safetensors is not a readable safetensors file"),
+           (swap, "stage-1.safetensors does not fit stage 1's network in config.json"),
+           (drop_stages, "config.json needs a 'stages' list with one record per stage"),
+           (remove_stage_file, "stage-2.safetensors is missing (stage 2's weights in config.json)")]
+
+
+@pytest.fixture(params=DAMAGES, ids=[damage.__name__ for damage, _ in DAMAGES])
+def damaged(request, pristine, tmp_path):
+    damage, phrase = request.param
+    folder = shutil.copytree(pristine, tmp_path / "model")
+    damage(folder)
+    return folder, phrase
+
+
+def test_sample_names_the_file_and_the_damage(damaged, tmp_path):
+    folder, phrase = damaged
+    result = cli("sample", "a red circle", "--model", folder, "-o", tmp_path / "x.png")
+    assert_one_line_error(result, phrase)
+    assert len(result.stderr) < 500 and not (tmp_path / "x.png").exists()
+
+
+def test_info_does_not_report_a_damaged_folder_as_fine(damaged):
+    folder, phrase = damaged
+    assert_one_line_error(cli("info", "--model", folder), phrase)
+
+
+def test_from_pretrained_raises_one_error_naming_the_file(damaged):
+    folder, phrase = damaged
+    with pytest.raises((ModelFolderError, FileNotFoundError), match=phrase.replace("(", r"\(").replace(")", r"\)")):
+        Cascade.from_pretrained(folder)
