@@ -6,12 +6,13 @@ import pytest
 
 from cli_helpers import assert_one_line_error, cli, error_chain
 
-SUBCOMMANDS = ["bench", "demo", "encode", "export", "info", "sample", "train"]
+SUBCOMMANDS = ["bench", "demo", "encode", "export", "info", "sample", "train", "rate", "eval fid", "eval clip-score",
+               "drawbench generate"]
 
 
 @pytest.mark.parametrize("name", SUBCOMMANDS)
 def test_every_subcommand_accepts_debug_and_lists_it_in_help(name):
-    result = cli(name, "--help")
+    result = cli(*name.split(), "--help")
     assert result.exit_code == 0 and "--debug" in result.output
 
 

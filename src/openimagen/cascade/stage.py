@@ -12,7 +12,7 @@ from openimagen.cascade.config import StageConfig
 from openimagen.cascade.noise_augmentation import noise_augment
 from openimagen.cascade.randomness import SampleRandom
 from openimagen.nn import build_network, config_from_dict, get_preset
-from openimagen.train.typed_config import ConfigError
+from openimagen.config import ConfigError
 
 __all__ = ["network_config", "build_stage_network", "paired_random_crop", "stage_loss"]
 

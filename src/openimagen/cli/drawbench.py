@@ -10,6 +10,7 @@ import time
 import click
 
 from openimagen.cli import UserError
+from openimagen.cli.command import Command
 
 EXAMPLES = """
 \b
@@ -36,7 +37,7 @@ def process_state():
     return PartialState(cpu=multi_process and not torch.cuda.is_available())
 
 
-@drawbench.command("generate", epilog=EXAMPLES)
+@drawbench.command("generate", epilog=EXAMPLES, cls=Command)
 @click.option("--model", default=None, metavar="DIR", help="Saved cascade folder.  [default: the shipped model]")
 @click.option("--prompts", "prompts_file", required=True, metavar="FILE",
               help="CSV with the columns Prompts,Category (the DrawBench sheet) or JSONL with prompt, category.")

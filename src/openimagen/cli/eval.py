@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from openimagen.cli import UserError
+from openimagen.cli.command import Command
 
 EXAMPLES_FID = """
 \b
@@ -63,7 +64,7 @@ def load_extractor(features: str, weights: str | None):
         raise UserError(str(error)) from error
 
 
-@eval_group.command("fid", epilog=EXAMPLES_FID)
+@eval_group.command("fid", epilog=EXAMPLES_FID, cls=Command)
 @click.argument("real", type=click.Path())
 @click.argument("fake", type=click.Path())
 @click.option("--features", type=click.Choice(["inception", "shapes"]), default="inception", show_default=True,
@@ -100,7 +101,7 @@ def fid(real, fake, features, weights, batch_size, out) -> None:
     click.echo(f"{label} {value:.4f} ({len(sets['real'])} real, {len(sets['fake'])} fake images)")
 
 
-@eval_group.command("clip-score", epilog=EXAMPLES_CLIP)
+@eval_group.command("clip-score", epilog=EXAMPLES_CLIP, cls=Command)
 @click.argument("images", type=click.Path())
 @click.argument("captions", required=False, type=click.Path())
 @click.option("--weights", default=None, metavar="PATH|NAME",

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from openimagen.cli import UserError
+from openimagen.cli.command import Command
 
 EXAMPLES = """
 \b
@@ -19,7 +20,7 @@ Examples:
 """
 
 
-@click.command(epilog=EXAMPLES)
+@click.command(epilog=EXAMPLES, cls=Command)
 @click.argument("runs", nargs=-1, metavar="[RUN_A RUN_B]")
 @click.option("--db", default="ratings.sqlite", show_default=True, metavar="FILE", help="SQLite file of the votes.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on (0.0.0.0 = every network).")

@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .layers import small_normal
+
 MAX_TOKENS = 512
 
 
@@ -25,8 +27,8 @@ class TextAdapter(nn.Module):
         super().__init__()
         self.norm_in = nn.LayerNorm(text_dim)
         self.proj = nn.Linear(text_dim, width)
-        self.positions = nn.Parameter(torch.randn(MAX_TOKENS, width) * 0.02)
-        self.register = nn.Parameter(torch.randn(width) * 0.02)
+        self.positions = small_normal(MAX_TOKENS, width)
+        self.register = small_normal(width)
         self.layers = nn.ModuleList(
             nn.TransformerEncoderLayer(width, max(1, width // head_dim), 2 * width, dropout=0.0, activation="gelu",
                                        batch_first=True, norm_first=True) for _ in range(layers))
