@@ -24,6 +24,7 @@ def train(config_path: str, overrides: tuple[str, ...], stages: tuple[int, ...])
     SIGTERM/SIGINT save a checkpoint and exit; rerun the same command to continue. When every stage has a
     checkpoint, the sampling-ready cascade is written to OUTPUT_DIR/cascade.
     """
+    from openimagen.data import DataError
     from openimagen.train.config import load_config
     from openimagen.train.run import train as run_training
     from openimagen.train.trainer import TrainingDiverged
@@ -39,6 +40,8 @@ def train(config_path: str, overrides: tuple[str, ...], stages: tuple[int, ...])
         results = run_training(config, list(stages) or None)
     except (ConfigError, TrainingDiverged) as error:
         raise UserError(str(error)) from error
+    except DataError as error:  # from a loader worker the message carries its traceback: keep the last line
+        raise UserError(str(error).strip().splitlines()[-1].removeprefix("DataError: ")) from error
     from accelerate import PartialState
 
     if not PartialState().is_main_process:

@@ -18,9 +18,10 @@ from typing import Any
 from torch.utils.data import IterableDataset, get_worker_info
 
 from .preprocess import Preprocess
-from .skips import SkipReport, SkipSample
+from .skips import DataError, SkipReport, SkipSample
 
 STATE_VERSION = 1
+MAX_CONSECUTIVE_SKIPS = 1000    # unreadable draws in a row (per stream) before the source is declared unusable
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class ImageTextStream(IterableDataset):
         self.skip_report = SkipReport()
         self.positions: list[int] = [0]
         self.batches = 0
+        self.max_consecutive_skips = MAX_CONSECUTIVE_SKIPS
 
     # ---- to implement by each source -------------------------------------------------------------------------
     def records(self, stream: int, num_streams: int, start: int) -> Iterator[Record]:
@@ -92,7 +94,7 @@ class ImageTextStream(IterableDataset):
         positions = self.streams_for(num_streams)
         stream = (worker + self.batches) % num_streams
         pending: list[tuple[str, str, str]] = []       # skips a worker must report to the main process
-        last = positions[stream] - 1
+        last, bad_in_a_row = positions[stream] - 1, 0
         for record in self.records(stream, num_streams, positions[stream]):
             last = record.index
             try:
@@ -102,7 +104,13 @@ class ImageTextStream(IterableDataset):
             except SkipSample as skip:
                 if self.skip_report.record(record.where, skip.reason, skip.detail) and in_worker:
                     pending.append((record.where, skip.reason, skip.detail))
+                bad_in_a_row += 1
+                if bad_in_a_row >= self.max_consecutive_skips:
+                    raise DataError(f"{self.name}: no readable sample in {bad_in_a_row} draws in a row "
+                                    f"({self.skip_report.total} unreadable inputs, e.g. "
+                                    f"{self.skip_report.examples_line()}); fix or remove them") from None
                 continue
+            bad_in_a_row = 0
             item = {"image": image, "caption": record.caption, "key": record.key}
             if in_worker:
                 item.update(_stream=stream, _index=record.index, _skipped=pending)

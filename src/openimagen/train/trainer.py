@@ -78,7 +78,8 @@ class TrainResult:
 
 
 class _StopFlag:
-    """Sets a flag on SIGTERM/SIGINT instead of dying, so the loop can save at a step boundary."""
+    """Sets a flag on SIGTERM/SIGINT instead of dying, so the loop can save at a step boundary. A second signal
+    (the step or the data never finishes, or the user insists) exits at once with 128 + signal, saving nothing."""
 
     def __init__(self) -> None:
         self.raised: int | None = None
@@ -91,6 +92,10 @@ class _StopFlag:
         return self
 
     def _handle(self, signum: int, frame: Any) -> None:
+        if self.raised is not None:
+            logger.warning(f"second signal ({signal.Signals(signum).name}): exiting without a checkpoint",
+                           main_process_only=False)
+            raise SystemExit(128 + signum)
         self.raised = signum
 
     def __exit__(self, *exc: Any) -> None:
