@@ -1,13 +1,17 @@
 """Faults a real cluster produces: unreadable data, signals at any moment, a second signal."""
 
+import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from openimagen.data.synthetic import write_folder
 from test_train_loop import make_trainer, squared_error
 
 ROOT = Path(__file__).parent.parent
@@ -47,3 +51,58 @@ def test_a_second_signal_stops_at_once_without_waiting_for_the_step(tmp_path):
     with pytest.raises(SystemExit) as stopped:
         trainer.fit()
     assert stopped.value.code == 128 + signal.SIGTERM and calls["n"] == 2
+
+
+@pytest.fixture
+def drive():
+    """drive(spec): start tests/fault_driver.py in its own session (so a signal can reach its process group);
+    whatever is left of it is killed at the end of the test."""
+    started = []
+
+    def start(spec):
+        log = open(Path(spec["out"]).parent / f"{Path(spec['out']).name}.log", "w+")
+        process = subprocess.Popen([sys.executable, str(Path(__file__).parent / "fault_driver.py"), json.dumps(spec)],
+                                   stdout=subprocess.DEVNULL, stderr=log, text=True, start_new_session=True,
+                                   env={**os.environ, "OMP_NUM_THREADS": "1"})
+        process.log = log
+        started.append(process)
+        return process
+    yield start
+    for process in started:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        process.log.close()
+
+
+def stderr_of(process):
+    process.log.seek(0)
+    return process.log.read()[-3000:]
+
+
+def wait_for(path, process, seconds=120):
+    deadline = time.time() + seconds
+    while not path.exists():
+        assert process.poll() is None, stderr_of(process)
+        assert time.time() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    root = tmp_path_factory.mktemp("images")
+    write_folder(str(root), 8, size=(12, 10))
+    return root
+
+
+def test_sigterm_to_the_process_group_with_loader_workers_saves_and_stops(images, tmp_path, drive):
+    spec = {"out": str(tmp_path / "run"), "data": str(images), "sleep": 0.05, "data_config": {"num_workers": 2},
+            "train": {"max_steps": 10_000, "checkpoint_every": 1}}
+    process = drive(spec)
+    wait_for(tmp_path / "run" / "stage-1" / "checkpoints" / "step-00000003" / "state.json", process)
+    os.killpg(process.pid, signal.SIGTERM)      # what scancel and SLURM time limits do: workers get it too
+    process.wait(timeout=60)
+    assert (tmp_path / "run" / "result-rank0.json").is_file(), stderr_of(process)
+    result = json.loads((tmp_path / "run" / "result-rank0.json").read_text())
+    assert result["interrupted"] and result["step"] >= 3
+    assert (tmp_path / "run" / "stage-1" / "checkpoints" / f"step-{result['step']:08d}" / "state.json").is_file()

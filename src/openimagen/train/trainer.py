@@ -219,6 +219,14 @@ class Trainer:
 
     def fit(self) -> TrainResult:
         """Train until `config.max_steps` (resuming first), or until SIGTERM/SIGINT; saves a final checkpoint."""
+        try:
+            return self._fit()
+        finally:
+            close = getattr(self.batches, "close", None)   # stop loader workers before the process exits
+            if close is not None:
+                close()
+
+    def _fit(self) -> TrainResult:
         checkpoint = self.resume()
         loss = float("nan")
         c = self.config
