@@ -39,6 +39,10 @@ class Record:
 class ImageTextStream(IterableDataset):
     """Yields {"image": [3, H, W] in [-1, 1], "caption": str, "key": str}; see the module docstring."""
 
+    # True if rank r of R reads global draws r, r + R, ... of one sequence, so a position can be re-split for a
+    # different number of processes (sources that split otherwise, e.g. shards, refuse a world-size change)
+    resplittable = False
+
     def __init__(self, preprocess: Preprocess, *, rank: int = 0, world_size: int = 1, seed: int = 0,
                  epochs: int | None = None, name: str = ""):
         if not (isinstance(world_size, int) and world_size >= 1):
@@ -62,7 +66,7 @@ class ImageTextStream(IterableDataset):
     # ---- data position -------------------------------------------------------------------------------------
     def state_dict(self) -> dict:
         """JSON-serialisable data position (identical on all ranks, so rank 0 may save it for everyone)."""
-        return {"version": STATE_VERSION, "source": self.name, "seed": self.seed,
+        return {"version": STATE_VERSION, "source": self.name, "seed": self.seed, "world_size": self.world_size,
                 "positions": list(self.positions), "batches": self.batches}
 
     def load_state_dict(self, state: dict) -> None:
@@ -74,6 +78,23 @@ class ImageTextStream(IterableDataset):
                              "build the dataset with the same seed to resume")
         self.positions = [int(p) for p in state["positions"]]
         self.batches = int(state["batches"])
+        saved_world = int(state.get("world_size", self.world_size))   # states before world_size: assume unchanged
+        if saved_world != self.world_size:
+            self.positions = self._resplit(self.positions, saved_world)
+
+    def _resplit(self, positions: list[int], saved_world: int) -> list[int]:
+        """The position of rank `self.rank` after `saved_world` ranks each consumed `positions` (lockstep)."""
+        where = (f"{self.name}: the data position was saved by {saved_world} process(es), this run has "
+                 f"{self.world_size}")
+        if not self.resplittable or len(positions) != 1:
+            why = "loader workers split it further" if self.resplittable else "it splits its inputs by rank"
+            raise ValueError(f"{where}; the position cannot be re-split ({why}): resume with {saved_world} "
+                             "process(es)")
+        consumed = positions[0] * saved_world                   # global draws 0 .. consumed - 1 are done
+        if consumed % self.world_size:
+            raise ValueError(f"{where}; {consumed} draws done do not split evenly: resume with {saved_world} "
+                             f"process(es) or a number that divides {consumed}")
+        return [consumed // self.world_size]
 
     def streams_for(self, num_streams: int) -> list[int]:
         """Positions for `num_streams` logical streams; refuses to silently re-split a started run."""

@@ -46,9 +46,13 @@ class StreamBatches:
             self._iterator = None
 
     def state_dict(self) -> dict:
-        return {"dataset": self.dataset.state_dict(), "taken": self.taken}
+        return {"dataset": self.dataset.state_dict(), "taken": self.taken, "world": self.world}
 
     def load_state_dict(self, state: dict) -> None:
         self.close()
         self.dataset.load_state_dict(state["dataset"])
-        self.taken = int(state["taken"])
+        consumed = int(state["taken"]) * int(state.get("world", self.world))   # samples taken by all processes
+        if consumed % self.world:
+            raise ValueError(f"the data position ({consumed} samples) does not split over {self.world} processes; "
+                             f"resume with {state.get('world')} process(es)")
+        self.taken = consumed // self.world     # sample indices continue where the saved run stopped
