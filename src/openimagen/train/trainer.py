@@ -22,7 +22,7 @@ import torch
 from accelerate import Accelerator
 from accelerate.logging import get_logger
 
-from openimagen.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from openimagen.train.checkpoint import load_checkpoint, load_latest_good_checkpoint, save_checkpoint
 from openimagen.train.config import TrainConfig
 from openimagen.train.ema import EMA
 from openimagen.train.feedback import Feedback
@@ -156,10 +156,14 @@ class Trainer:
         """Load the checkpoint named by `config.resume` ("auto" = latest in run_dir, "never", or a directory)."""
         if self.config.resume == "never":
             return None
-        path = latest_checkpoint(self.checkpoint_dir) if self.config.resume == "auto" else Path(self.config.resume)
-        if path is None:
-            return None
-        tensors, state = load_checkpoint(path)
+        if self.config.resume == "auto":     # the newest intact one: damaged newer ones are named and skipped
+            found = load_latest_good_checkpoint(self.checkpoint_dir)
+            if found is None:
+                return None
+            path, tensors, state = found
+        else:
+            path = Path(self.config.resume)
+            tensors, state = load_checkpoint(path)
         self.raw_model.load_state_dict(tensors["model"])
         self.ema.load_state_dict(tensors["ema"])
         self.optimizer.load_state_dict(unflatten_optimizer_state(tensors["optimizer"], state["optimizer"]))
