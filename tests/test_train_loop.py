@@ -213,3 +213,16 @@ def test_stream_batches_continue_the_global_sample_index_on_a_different_process_
     alone = StreamBatches(build_dataset(str(tmp_path), 8), 2)
     alone.load_state_dict(ranks[0].state_dict())
     assert alone.next_batch()["index"].tolist() == [4, 5]
+
+
+def test_an_lr_changed_on_resume_is_applied_and_saved_consistently(tmp_path):
+    import json
+
+    make_trainer(tmp_path, max_steps=4, lr=0.05)[0].fit()
+    trainer, _ = make_trainer(tmp_path, max_steps=6, lr=0.01, weight_decay=0.1)
+    trainer.resume()
+    group = trainer.optimizer.param_groups[0]
+    assert (group["lr"], group["initial_lr"], group["weight_decay"]) == (0.01, 0.01, 0.1)
+    trainer.fit()
+    state = json.loads((tmp_path / "checkpoints" / "step-00000006" / "state.json").read_text())
+    assert state["optimizer"]["param_groups"][0]["lr"] == 0.01 and state["scheduler"]["base_lrs"] == [0.01]

@@ -172,8 +172,26 @@ class Trainer:
         if self.accelerator.is_main_process:  # only rank 0's global RNG was saved; others re-derive their seeds
             restore_rng(tensors["rng"], state["rng"])
         self.step, self.skipped = state["step"], state["skipped_steps"]
+        self._apply_optimizer_config()
         logger.info(f"resumed from {path} at step {self.step}")
         return path
+
+    def _apply_optimizer_config(self) -> None:
+        """After loading a checkpoint: the config's lr, betas, eps and weight decay win over the saved ones (an
+        override such as `--set train.lr=...` on resume), and the current LR follows the config's schedule."""
+        c = self.config
+        wanted = {"initial_lr": c.lr, "betas": tuple(c.adam_betas), "eps": c.adam_eps, "weight_decay": c.weight_decay}
+        changes = set()
+        for group in self.optimizer.param_groups:
+            for key, value in wanted.items():
+                if (tuple(group[key]) if key == "betas" else group[key]) != value:
+                    changes.add(f"{'lr' if key == 'initial_lr' else key} {group[key]} -> {value}")
+                    group[key] = value
+            group["lr"] = c.lr * self._lr_factor(self.scheduler.last_epoch)
+        self.scheduler.base_lrs = [c.lr] * len(self.optimizer.param_groups)
+        self.scheduler._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        if changes:
+            logger.info(f"resume: the config changed the optimizer: {', '.join(sorted(changes))}")
 
     # ---- one optimizer step -------------------------------------------------------------------------------------
     def train_step(self) -> tuple[float, float, int]:
