@@ -86,3 +86,12 @@ def test_a_world_size_change_that_cannot_be_resplit_is_refused_with_the_reason(t
     list(itertools.islice(two, 2))
     with pytest.raises(ValueError, match="saved by 2 process.*cannot be re-split.*resume with 2"):
         build_dataset(shards, 8).load_state_dict(two.state_dict())
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_starting_the_loader_draws_nothing_from_the_global_torch_generator(tmp_path, num_workers):
+    write_folder(str(tmp_path), 4)
+    torch.manual_seed(0)
+    before = torch.get_rng_state()
+    _take(build_dataset(str(tmp_path), 8, seed=1), 1, num_workers)
+    assert torch.equal(torch.get_rng_state(), before)   # else dropout after a resume differs from a straight run

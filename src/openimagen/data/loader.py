@@ -95,6 +95,9 @@ class Loader:
         self.dataloader = DataLoader(dataset, batch_size=batch_size, num_workers=num_workers,
                                      collate_fn=_collate_with_state, pin_memory=pin_memory,
                                      persistent_workers=False, timeout=timeout,
+                                     # its own generator: starting an epoch must not draw from torch's global one
+                                     # (a resumed run would then get other dropout masks than a straight run)
+                                     generator=torch.Generator().manual_seed(dataset.seed),
                                      worker_init_fn=_ignore_stop_signals if num_workers else None, **extra)
 
     def __iter__(self) -> Iterator[dict]:
