@@ -106,3 +106,23 @@ def test_sigterm_to_the_process_group_with_loader_workers_saves_and_stops(images
     result = json.loads((tmp_path / "run" / "result-rank0.json").read_text())
     assert result["interrupted"] and result["step"] >= 3
     assert (tmp_path / "run" / "stage-1" / "checkpoints" / f"step-{result['step']:08d}" / "state.json").is_file()
+
+
+def free_port():
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return str(probe.getsockname()[1])
+
+
+def test_a_nan_loss_on_one_rank_makes_every_rank_skip_the_step(images, tmp_path):
+    spec = {"out": str(tmp_path), "data": str(images), "nan_loss": {"rank": 1, "step": 3},
+            "train": {"max_steps": 4, "checkpoint_every": 2}}
+    launcher = [str(BIN / "accelerate"), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+                "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", free_port()]
+    out = subprocess.run([*launcher, str(Path(__file__).parent / "fault_driver.py"), json.dumps(spec)],
+                         capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert out.returncode == 0, out.stderr[-3000:]
+    results = [json.loads((tmp_path / f"result-rank{r}.json").read_text()) for r in (0, 1)]
+    assert results[0] == results[1] == {"step": 4, "interrupted": False, "skipped": 1}

@@ -209,7 +209,7 @@ class Trainer:
             images += losses.shape[0]
         max_norm = self.config.grad_clip or math.inf
         grad_norm = float(self.accelerator.clip_grad_norm_(self.model.parameters(), max_norm))
-        if math.isfinite(grad_norm) and math.isfinite(total):
+        if self._all_finite(total, grad_norm):
             self.optimizer.step()
             self.scheduler.step()
             self.ema.update(self.raw_model, self.step)
@@ -226,6 +226,15 @@ class Trainer:
                     f"lower train.lr, raise train.warmup_steps, set train.grad_clip, or try mixed_precision='no'")
         self.optimizer.zero_grad(set_to_none=True)
         return total, grad_norm, images
+
+    def _all_finite(self, loss: float, grad_norm: float) -> bool:
+        """One decision for all processes: a rank whose own loss is NaN (its gradient may still be finite) makes
+        every rank skip the step, so they never disagree on the step count (and never wait on each other)."""
+        bad = torch.tensor([0.0 if math.isfinite(loss) and math.isfinite(grad_norm) else 1.0],
+                           device=self.accelerator.device)
+        if self.accelerator.num_processes > 1:
+            bad = self.accelerator.reduce(bad, reduction="sum")
+        return bool(bad.item() == 0)
 
     def _stop_requested(self, flag: _StopFlag) -> bool:
         raised = torch.tensor([1.0 if flag.raised is not None else 0.0])
