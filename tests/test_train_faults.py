@@ -126,3 +126,28 @@ def test_a_nan_loss_on_one_rank_makes_every_rank_skip_the_step(images, tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
     results = [json.loads((tmp_path / f"result-rank{r}.json").read_text()) for r in (0, 1)]
     assert results[0] == results[1] == {"step": 4, "interrupted": False, "skipped": 1}
+
+
+def test_a_second_trainer_on_a_locked_run_dir_is_refused_naming_the_holder(tmp_path):
+    from openimagen.train.run_lock import RunLock, RunLocked
+
+    trainer, _ = make_trainer(tmp_path)
+    with RunLock(tmp_path), pytest.raises(RunLocked, match=f"in use by another trainer \\(pid {os.getpid()} on"):
+        trainer.fit()
+    assert make_trainer(tmp_path, max_steps=2)[0].fit().step == 2     # released with its holder
+
+
+def test_temp_dirs_of_a_killed_save_are_removed_at_start(tmp_path):
+    stale = tmp_path / "checkpoints" / ".tmp-step-00000009-4242"
+    stale.mkdir(parents=True)
+    (stale / "model.safetensors").write_bytes(b"half")
+    make_trainer(tmp_path, max_steps=2)[0].fit()
+    assert not stale.exists()
+
+
+def test_ranks_save_and_stop_when_their_launcher_dies(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCHELASTIC_RUN_ID", "test")
+    trainer, _ = make_trainer(tmp_path, max_steps=10)
+    monkeypatch.setattr(os, "getppid", lambda: 1)                   # re-parented: the launcher was SIGKILLed
+    result = trainer.fit()
+    assert result.interrupted and result.step == 1 and result.checkpoint.name == "step-00000001"

@@ -22,11 +22,13 @@ import torch
 from accelerate import Accelerator
 from accelerate.logging import get_logger
 
-from openimagen.train.checkpoint import load_checkpoint, load_latest_good_checkpoint, save_checkpoint
+from openimagen.train.checkpoint import (load_checkpoint, load_latest_good_checkpoint, remove_stale_temp_dirs,
+                                         save_checkpoint)
 from openimagen.train.config import TrainConfig
 from openimagen.train.ema import EMA
 from openimagen.train.feedback import Feedback
 from openimagen.train.lr_schedule import lr_factor
+from openimagen.train.run_lock import RunLock, RunLocked
 from openimagen.train.state_codec import capture_rng, flatten_optimizer_state, restore_rng, unflatten_optimizer_state
 
 __all__ = ["Trainer", "TrainResult", "TrainingDiverged", "BatchSource", "make_accelerator"]
@@ -130,6 +132,8 @@ class Trainer:
             model = torch.compile(model)
         self.model, self.optimizer = self.accelerator.prepare(model, optimizer)
         self.step, self.skipped, self.bad_in_a_row = 0, 0, 0
+        # under torchrun / accelerate launch: the launcher's pid, to stop (and save) if it dies (e.g. SIGKILLed)
+        self.launcher_pid = os.getppid() if "TORCHELASTIC_RUN_ID" in os.environ else None
 
     def _lr_factor(self, step: int) -> float:
         c = self.config
@@ -236,7 +240,16 @@ class Trainer:
             bad = self.accelerator.reduce(bad, reduction="sum")
         return bool(bad.item() == 0)
 
+    def _launcher_gone(self) -> bool:
+        if self.launcher_pid is None or os.getppid() == self.launcher_pid:
+            return False
+        logger.warning(f"the launcher (pid {self.launcher_pid}) is gone; saving and stopping", main_process_only=False)
+        self.launcher_pid = None
+        return True
+
     def _stop_requested(self, flag: _StopFlag) -> bool:
+        if self._launcher_gone():
+            flag.raised = signal.SIGHUP
         raised = torch.tensor([1.0 if flag.raised is not None else 0.0])
         if self.accelerator.num_processes > 1:
             raised = self.accelerator.reduce(raised, reduction="sum")
@@ -251,11 +264,37 @@ class Trainer:
     def fit(self) -> TrainResult:
         """Train until `config.max_steps` (resuming first), or until SIGTERM/SIGINT; saves a final checkpoint."""
         try:
-            return self._fit()
+            with self._exclusive_run_dir():
+                return self._fit()
         finally:
             close = getattr(self.batches, "close", None)   # stop loader workers before the process exits
             if close is not None:
                 close()
+
+    @contextlib.contextmanager
+    def _exclusive_run_dir(self):
+        """The main process locks run_dir (another trainer there is refused on every rank), then removes temp
+        directories of saves that a killed process left behind."""
+        lock, error = contextlib.nullcontext(), None
+        if self.accelerator.is_main_process:
+            try:
+                lock = RunLock(self.run_dir).__enter__()
+            except RunLocked as locked:
+                error = locked
+        failed = torch.tensor([1.0 if error else 0.0], device=self.accelerator.device)
+        if self.accelerator.num_processes > 1:
+            failed = self.accelerator.reduce(failed, reduction="sum")
+        if error is not None:
+            raise error
+        if failed.item():
+            raise RunLocked(f"{self.run_dir} is in use by another trainer (see the main process)")
+        try:
+            if self.accelerator.is_main_process:
+                for stale in remove_stale_temp_dirs(self.checkpoint_dir):
+                    logger.info(f"removed {stale}, left by a save that was killed")
+            yield
+        finally:
+            lock.__exit__(None, None, None)
 
     def _fit(self) -> TrainResult:
         checkpoint = self.resume()
