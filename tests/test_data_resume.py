@@ -95,3 +95,13 @@ def test_starting_the_loader_draws_nothing_from_the_global_torch_generator(tmp_p
     before = torch.get_rng_state()
     _take(build_dataset(str(tmp_path), 8, seed=1), 1, num_workers)
     assert torch.equal(torch.get_rng_state(), before)   # else dropout after a resume differs from a straight run
+
+
+def test_a_batch_size_change_with_loader_workers_is_refused_on_resume(tmp_path):
+    write_folder(str(tmp_path), 6)
+    first = build_dataset(str(tmp_path), 8, seed=1)
+    _take(first, 3, num_workers=2)
+    resumed = build_dataset(str(tmp_path), 8, seed=1)
+    resumed.load_state_dict(json.loads(json.dumps(first.state_dict())))
+    with pytest.raises(ValueError, match="saved with batch size 2 .*you asked for 3"):
+        next(iter(make_loader(resumed, 3, num_workers=2)))

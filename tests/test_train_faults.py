@@ -151,3 +151,30 @@ def test_ranks_save_and_stop_when_their_launcher_dies(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "getppid", lambda: 1)                   # re-parented: the launcher was SIGKILLed
     result = trainer.fit()
     assert result.interrupted and result.step == 1 and result.checkpoint.name == "step-00000001"
+
+
+def _cli_with_result(tmp_path, monkeypatch, result):
+    from click.testing import CliRunner
+
+    import openimagen.train.run
+    from openimagen.cli import main
+    from test_train_end_to_end import CONFIG
+
+    config = tmp_path / "tiny.toml"
+    config.write_text(CONFIG.format(out=tmp_path / "run", data=tmp_path))
+    monkeypatch.setattr(openimagen.train.run, "train", lambda config, stages: {1: result})
+    return CliRunner().invoke(main, ["train", str(config)])
+
+
+def test_a_run_stopped_by_a_signal_exits_75_not_0(tmp_path, monkeypatch):
+    from openimagen.train.trainer import TrainResult
+
+    out = _cli_with_result(tmp_path, monkeypatch, TrainResult(3, 0, True, tmp_path / "step-00000003", 0.5))
+    assert out.exit_code == 75 and "interrupted; rerun to resume" in out.output
+
+
+def test_rerunning_a_finished_run_says_so_instead_of_a_nan_loss(tmp_path, monkeypatch):
+    from openimagen.train.trainer import TrainResult
+
+    out = _cli_with_result(tmp_path, monkeypatch, TrainResult(3, 0, False, tmp_path / "step-00000003", float("nan")))
+    assert out.exit_code == 0 and "already at step 3" in out.output and "nan" not in out.output

@@ -103,6 +103,11 @@ class Loader:
     def __iter__(self) -> Iterator[dict]:
         dataset = self.dataset
         positions = dataset.streams_for(max(1, self.num_workers))   # validates a loaded state early
+        if self.num_workers and dataset.saved_batch_size not in (None, self.batch_size):
+            raise ValueError(f"{dataset.name}: the data position was saved with batch size "
+                             f"{dataset.saved_batch_size} and {self.num_workers} loader workers; resume with the "
+                             f"same batch size (or num_workers = 0), you asked for {self.batch_size}")
+        dataset.batch_size = self.batch_size
         iterator = _start_workers(self.dataloader)
         try:
             for batch in iterator:

@@ -58,6 +58,8 @@ class ImageTextStream(IterableDataset):
         self.positions: list[int] = [0]
         self.batches = 0
         self.max_consecutive_skips = MAX_CONSECUTIVE_SKIPS
+        self.batch_size: int | None = None       # set by the loader: worker rotation on resume depends on it
+        self.saved_batch_size: int | None = None # from a loaded state
 
     # ---- to implement by each source -------------------------------------------------------------------------
     def records(self, stream: int, num_streams: int, start: int) -> Iterator[Record]:
@@ -67,7 +69,7 @@ class ImageTextStream(IterableDataset):
     def state_dict(self) -> dict:
         """JSON-serialisable data position (identical on all ranks, so rank 0 may save it for everyone)."""
         return {"version": STATE_VERSION, "source": self.name, "seed": self.seed, "world_size": self.world_size,
-                "positions": list(self.positions), "batches": self.batches}
+                "positions": list(self.positions), "batches": self.batches, "batch_size": self.batch_size}
 
     def load_state_dict(self, state: dict) -> None:
         """Continue from a saved position; the seed and the number of loader workers must match."""
@@ -78,6 +80,7 @@ class ImageTextStream(IterableDataset):
                              "build the dataset with the same seed to resume")
         self.positions = [int(p) for p in state["positions"]]
         self.batches = int(state["batches"])
+        self.saved_batch_size = state.get("batch_size")
         saved_world = int(state.get("world_size", self.world_size))   # states before world_size: assume unchanged
         if saved_world != self.world_size:
             self.positions = self._resplit(self.positions, saved_world)
