@@ -30,6 +30,7 @@ def train(config_path: str, overrides: tuple[str, ...], stages: tuple[int, ...])
     """
     from openimagen.data import DataError
     from openimagen.train.checkpoint import CheckpointError
+    from openimagen.train.run_lock import RunLocked
     from openimagen.train.config import load_config
     from openimagen.train.run import train as run_training
     from openimagen.train.trainer import TrainingDiverged
@@ -43,7 +44,7 @@ def train(config_path: str, overrides: tuple[str, ...], stages: tuple[int, ...])
             if bad:
                 raise ConfigError(f"--stage {bad[0]}: the cascade has {len(config.cascade.stages)} stage(s)")
         results = run_training(config, list(stages) or None)
-    except (ConfigError, TrainingDiverged, CheckpointError) as error:
+    except (ConfigError, TrainingDiverged, CheckpointError, RunLocked) as error:
         raise UserError(str(error)) from error
     except DataError as error:  # from a loader worker the message carries its traceback: keep the last line
         raise UserError(str(error).strip().splitlines()[-1].removeprefix("DataError: ")) from error
