@@ -33,6 +33,16 @@ def tiny_cascade_config(steps: int = 2) -> CascadeConfig:
                                  StageConfig(resolution=16, network="tiny-test-sr", steps=steps, crop_size=8)])
 
 
+@torch.no_grad()
+def perturb(module: torch.nn.Module, scale: float = 0.05, seed: int = 0) -> torch.nn.Module:
+    """Add noise to every weight: fresh networks output exactly 0 (zero-initialised output layers), so a test
+    comparing their outputs would pass with any weights."""
+    generator = torch.Generator().manual_seed(seed)
+    for parameter in module.parameters():
+        parameter.add_(torch.randn(parameter.shape, generator=generator) * scale)
+    return module
+
+
 def tiny_cascade(seed: int = 0) -> Cascade:
     torch.manual_seed(seed)
     return Cascade.from_config(tiny_cascade_config(), WordEncoder.dim, TextEmbedder(encoder=WordEncoder()))

@@ -1,5 +1,6 @@
 """Sampling the chain and save/load of a cascade (tiny random networks, 8 -> 16 px, 2 steps)."""
 
+import copy
 import json
 import os
 
@@ -9,7 +10,7 @@ import torch
 
 from openimagen.cascade.pipeline import Cascade
 from openimagen.cascade.text_embedder import TextEmbedder
-from cascade_helpers import WordEncoder, tiny_cascade, one_thread  # noqa: F401 - autouse fixture
+from cascade_helpers import WordEncoder, perturb, tiny_cascade, one_thread  # noqa: F401 - autouse fixture
 
 
 def arrays(images):
@@ -18,7 +19,28 @@ def arrays(images):
 
 @pytest.fixture(scope="module")
 def cascade():
-    return tiny_cascade()
+    pipe = tiny_cascade()
+    for number, network in enumerate(pipe.networks):
+        perturb(network, seed=number)         # else every network outputs 0 and equality tests cannot fail
+    return pipe
+
+
+def test_the_test_networks_do_not_output_zero(cascade):
+    out = cascade.networks[0](torch.randn(1, 3, 8, 8), torch.zeros(1), torch.randn(1, 2, 32),
+                              torch.ones(1, 2, dtype=torch.bool))
+    assert out.abs().mean() > 1e-3
+
+
+def test_gamma_and_eta_reach_the_sampler(cascade):
+    ancestral = [arrays(cascade(["red"], seed=0, sampler="ancestral", gamma=g, stop_at_stage=1, progress=False))[0]
+                 for g in (0.0, 1.0)]
+    ddim = [arrays(cascade(["red"], seed=0, sampler="ddim", eta=e, stop_at_stage=1, progress=False))[0]
+            for e in (0.0, 1.0)]
+    assert not np.array_equal(*ancestral) and not np.array_equal(*ddim)
+    configured = Cascade(copy.deepcopy(cascade.config), cascade.networks, cascade.embedder)
+    configured.config.stages[0].gamma = 1.0
+    same = arrays(configured(["red"], seed=0, sampler="ancestral", stop_at_stage=1, progress=False))[0]
+    assert np.array_equal(same, ancestral[1])                   # the stage config's gamma is the default
 
 
 def test_pipe_returns_a_flat_prompt_major_list_of_final_stage_images(cascade):

@@ -8,7 +8,7 @@ from openimagen.cascade.randomness import SampleRandom
 from openimagen.cascade.stage import build_stage_network, paired_random_crop, stage_loss
 from openimagen.data import downsample
 from openimagen.cascade.text_embedder import TextEmbedder
-from cascade_helpers import WordEncoder, one_thread  # noqa: F401 - autouse fixture
+from cascade_helpers import WordEncoder, one_thread, perturb  # noqa: F401 - autouse fixture
 
 
 def test_sample_randomness_depends_on_the_sample_not_on_how_batches_are_split():
@@ -34,16 +34,31 @@ def test_paired_crop_takes_the_same_region_of_the_high_and_low_res_images():
     assert torch.equal(again_hi, crop_hi[1:])   # a sample's crop depends on its own key only
 
 
-def test_sr_stage_loss_is_finite_and_trains_the_network_on_lowres_and_aug_level():
+def test_sr_stage_loss_depends_on_the_lowres_image_and_its_aug_level():
     stage = StageConfig(resolution=16, network="tiny-test-sr")
     torch.manual_seed(0)
-    network = build_stage_network(stage, 32, super_resolution=True)
+    network = perturb(build_stage_network(stage, 32, super_resolution=True))   # a fresh one outputs 0 for anything
     images = torch.rand(2, 3, 16, 16) * 2 - 1
     emb, mask = torch.randn(2, 3, 32), torch.ones(2, 3, dtype=torch.bool)
-    loss = stage_loss(network, stage, images, emb, mask, SampleRandom(0, [0, 1]), lowres=downsample(images, 8))
+    seen = []
+
+    def spy(z, log_snr, text_emb, text_mask, lowres=None, aug_log_snr=None):
+        seen.append({"z": z, "log_snr": log_snr, "lowres": lowres, "aug_log_snr": aug_log_snr})
+        return network(z, log_snr, text_emb, text_mask, lowres=lowres, aug_log_snr=aug_log_snr)
+
+    lowres = downsample(images, 8)
+    loss = stage_loss(spy, stage, images, emb, mask, SampleRandom(0, [0, 1]), lowres=lowres)
     assert loss.shape == (2,) and torch.isfinite(loss).all()
-    again = stage_loss(network, stage, images, emb, mask, SampleRandom(0, [0, 1]), lowres=downsample(images, 8))
-    assert torch.equal(loss, again)   # all randomness comes from the keyed streams
+    assert torch.equal(loss, stage_loss(network, stage, images, emb, mask, SampleRandom(0, [0, 1]), lowres=lowres))
+    other = stage_loss(network, stage, images, emb, mask, SampleRandom(0, [0, 1]), lowres=lowres.flip(0))
+    assert not torch.allclose(loss, other)                    # the low-res image reaches the network
+    call = seen[0]
+    assert call["aug_log_snr"].shape == (2,) and not torch.equal(call["lowres"], lowres)   # augmented, level told
+    args = (call["z"], call["log_snr"], emb, mask)
+    with torch.no_grad():
+        told = network(*args, lowres=call["lowres"], aug_log_snr=call["aug_log_snr"])
+        other_level = network(*args, lowres=call["lowres"], aug_log_snr=call["aug_log_snr"] + 3.0)
+    assert not torch.allclose(told, other_level)              # and so does its aug level
 
 
 def test_text_embedder_uses_zero_tokens_for_the_empty_prompt_and_encodes_the_rest():

@@ -52,7 +52,8 @@ def test_cli_images_equal_the_library_call_with_the_same_settings(model, tmp_pat
     assert np.array_equal(pixels(tmp_path / "a.png"), np.asarray(expected, dtype=np.int16))
     settings = read_record(tmp_path / "a.png")["recipe"]["settings"]
     assert settings["1"] == settings["2"] == {"sampler": "ddim", "steps": 3, "guidance_scale": 2.5,
-                                              "threshold": "static", "percentile": 0.995, "aug_level": 0.1}
+                                              "threshold": "static", "percentile": 0.995, "aug_level": 0.1,
+                                              "gamma": 0.0, "eta": 0.0}
 
 
 def test_same_seed_same_image_different_seed_different(model, tmp_path):

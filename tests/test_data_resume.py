@@ -61,3 +61,47 @@ def test_resume_refuses_a_different_seed_or_worker_count(tmp_path):
     other.load_state_dict(state)
     with pytest.raises(ValueError, match="resume with the same num_workers"):
         _take(other, 1, num_workers=0)
+
+
+def test_a_position_saved_by_two_processes_continues_on_one_with_the_next_global_draw(tmp_path):
+    write_folder(str(tmp_path), 7)
+    straight = [i["key"] for i in itertools.islice(build_dataset(str(tmp_path), 8, seed=3), 14)]
+    rank0, rank1 = (build_dataset(str(tmp_path), 8, seed=3, rank=r, world_size=2) for r in (0, 1))
+    for rank in (rank0, rank1):
+        list(itertools.islice(rank, 5))                             # global draws 0..9 between them
+    resumed = build_dataset(str(tmp_path), 8, seed=3)
+    resumed.load_state_dict(json.loads(json.dumps(rank0.state_dict())))
+    assert [i["key"] for i in itertools.islice(resumed, 4)] == straight[10:14]
+
+
+def test_a_world_size_change_that_cannot_be_resplit_is_refused_with_the_reason(tmp_path):
+    write_folder(str(tmp_path), 7)
+    one = build_dataset(str(tmp_path), 8, seed=3)
+    list(itertools.islice(one, 3))
+    with pytest.raises(ValueError, match="saved by 1 process.*this run has 2.*3 draws done"):
+        build_dataset(str(tmp_path), 8, seed=3, rank=0, world_size=2).load_state_dict(one.state_dict())
+    write_shards(str(tmp_path / "shards"), 4, 3)
+    shards = str(tmp_path / "shards" / "{00000..00003}.tar")
+    two = build_dataset(shards, 8, rank=0, world_size=2)
+    list(itertools.islice(two, 2))
+    with pytest.raises(ValueError, match="saved by 2 process.*cannot be re-split.*resume with 2"):
+        build_dataset(shards, 8).load_state_dict(two.state_dict())
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_starting_the_loader_draws_nothing_from_the_global_torch_generator(tmp_path, num_workers):
+    write_folder(str(tmp_path), 4)
+    torch.manual_seed(0)
+    before = torch.get_rng_state()
+    _take(build_dataset(str(tmp_path), 8, seed=1), 1, num_workers)
+    assert torch.equal(torch.get_rng_state(), before)   # else dropout after a resume differs from a straight run
+
+
+def test_a_batch_size_change_with_loader_workers_is_refused_on_resume(tmp_path):
+    write_folder(str(tmp_path), 6)
+    first = build_dataset(str(tmp_path), 8, seed=1)
+    _take(first, 3, num_workers=2)
+    resumed = build_dataset(str(tmp_path), 8, seed=1)
+    resumed.load_state_dict(json.loads(json.dumps(first.state_dict())))
+    with pytest.raises(ValueError, match="saved with batch size 2 .*you asked for 3"):
+        next(iter(make_loader(resumed, 3, num_workers=2)))

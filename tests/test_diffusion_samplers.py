@@ -63,3 +63,22 @@ def test_thresholding_changes_the_trajectory_and_bounds_the_output(sampler):
     clipped = D.sample(far, noise, threshold="static", generator=torch.Generator().manual_seed(1), **kw)
     assert free.abs().max() > 1.2
     assert clipped.abs().max() <= 1.0 + 1e-3
+
+
+@pytest.mark.parametrize("sampler", ["ancestral", "ddim"])
+def test_every_random_draw_uses_the_generators_device_then_moves_to_the_images(monkeypatch, sampler):
+    """A CPU generator cannot draw CUDA tensors: emulate that check on a machine without a GPU."""
+    real_randn, draws = torch.randn, []
+
+    def strict_randn(*shape, generator=None, device=None, **kwargs):
+        wanted = torch.device(device or "cpu")
+        draws.append(wanted)
+        if generator is not None and wanted != generator.device:
+            raise RuntimeError(f"a {generator.device} generator cannot draw on {wanted}")
+        return real_randn(*shape, generator=generator, device=device, **kwargs)
+
+    monkeypatch.setattr(torch, "randn", strict_randn)
+    noise = torch.zeros(2, 3, 4, 4, device="meta")                  # stands in for a GPU tensor
+    out = D.sample(lambda z, log_snr: z * 0, noise, schedule=D.get_schedule("cosine"), sampler=sampler, steps=3,
+                   threshold="none", eta=1.0, generator=torch.Generator().manual_seed(0), progress=False)
+    assert out.device.type == "meta" and draws == [torch.device("cpu")] * 2

@@ -75,3 +75,48 @@ def test_rng_capture_and_restore_replays_torch_numpy_and_python(tmp_path):
     restore_rng(loaded["rng"], state["rng"])
     second = (torch.rand(3), np.random.rand(3), random.random())
     assert torch.equal(first[0], second[0]) and np.array_equal(first[1], second[1]) and first[2] == second[2]
+
+
+def _overwrite_one_tensor_with_1000(file):
+    """In-place corruption with plausible values: same size, valid header, one tensor's bytes = 1000.0."""
+    data = bytearray(file.read_bytes())
+    header = 8 + int.from_bytes(data[:8], "little")
+    start, end = json.loads(data[8:header])["weight"]["data_offsets"]
+    data[header + start:header + end] = torch.full(((end - start) // 4,), 1000.0).numpy().tobytes()
+    file.write_bytes(bytes(data))
+
+
+DAMAGE = {
+    "truncated tensors": ("model.safetensors", lambda f: f.write_bytes(f.read_bytes()[:100])),
+    "zeroed tensors": ("model.safetensors", lambda f: f.write_bytes(bytes(f.stat().st_size))),
+    "tensor = 1000.0": ("model.safetensors", _overwrite_one_tensor_with_1000),
+    "missing optimizer": ("optimizer.safetensors", lambda f: f.unlink()),
+    "truncated state": ("state.json", lambda f: f.write_text(f.read_text()[:50])),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGE)
+def test_resume_names_a_damaged_newest_checkpoint_and_falls_back_to_the_previous(tmp_path, caplog, damage):
+    from test_train_loop import make_trainer
+
+    make_trainer(tmp_path, max_steps=4, checkpoint_every=2)[0].fit()
+    name, harm = DAMAGE[damage]
+    harm(tmp_path / "checkpoints" / "step-00000004" / name)
+    trainer, _ = make_trainer(tmp_path, max_steps=4, checkpoint_every=2)
+    with caplog.at_level("WARNING"):
+        path = trainer.resume()
+    assert path.name == "step-00000002" and trainer.step == 2
+    assert f"step-00000004/{name}" in caplog.text
+
+
+def test_checkpoint_files_are_readable_like_any_file_the_user_asked_for(tmp_path):
+    path = save_checkpoint(tmp_path, 1, {"model": {"w": torch.ones(2)}}, {})
+    assert {oct(p.stat().st_mode & 0o777) for p in path.iterdir()} == {oct(0o666 & ~_umask())}
+
+
+def _umask():
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

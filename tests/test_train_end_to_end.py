@@ -117,3 +117,23 @@ def test_export_picks_a_chosen_checkpoint_and_stores_float16(tmp_path):
                if ema[k].is_floating_point())
     bad = CliRunner().invoke(main, ["export", str(config), "--checkpoint", "one=x"])
     assert bad.exit_code == 2 and "expected STAGE=DIR" in bad.output
+
+
+def test_a_network_with_dropout_resumes_bit_identically(tmp_path):
+    from openimagen.nn import config_to_dict, get_preset
+
+    write_folder(str(tmp_path / "data"), 6, size=(12, 10))
+    network = {**config_to_dict(get_preset("tiny-test-base")), "dropout": 0.1}
+
+    def run(out, max_steps):
+        config = config_from_dict({
+            "cascade": {"stages": [{"resolution": 8, "network": network, "steps": 2}]},
+            "train": {"output_dir": str(out), "max_steps": max_steps, "batch_size": 2, "checkpoint_every": 2,
+                      "progress": False, "lr": 1e-3},
+            "data": {"source": str(tmp_path / "data")}})
+        return train_stage(config, 1, embedder=TextEmbedder(encoder=WordEncoder())).model.state_dict()
+
+    straight = run(tmp_path / "straight", 4)
+    run(tmp_path / "resumed", 2)
+    resumed = run(tmp_path / "resumed", 4)
+    assert all(torch.equal(straight[k], resumed[k]) for k in straight)

@@ -199,3 +199,30 @@ def test_tensorboard_gets_loss_lr_grad_norm_and_throughput(tmp_path):
     assert {"train/loss", "train/lr", "train/grad_norm", "train/images_per_s", "train/skipped_steps"} <= tags
     assert [e.step for e in events.Scalars("train/lr")] == [2, 4]
     assert events.Scalars("train/lr")[0].value == pytest.approx(0.05 * 3 / 4)   # warmup: after 2 steps, factor 3/4
+
+
+def test_stream_batches_continue_the_global_sample_index_on_a_different_process_count(tmp_path):
+    from openimagen.data import build_dataset
+    from openimagen.data.synthetic import write_folder
+    from openimagen.train.batches import StreamBatches
+
+    write_folder(str(tmp_path), 6)
+    ranks = [StreamBatches(build_dataset(str(tmp_path), 8, rank=r, world_size=2), 2, r, 2) for r in (0, 1)]
+    taken = [rank.next_batch()["index"].tolist() for rank in ranks]          # one global batch of 4
+    assert sorted(taken[0] + taken[1]) == [0, 1, 2, 3]
+    alone = StreamBatches(build_dataset(str(tmp_path), 8), 2)
+    alone.load_state_dict(ranks[0].state_dict())
+    assert alone.next_batch()["index"].tolist() == [4, 5]
+
+
+def test_an_lr_changed_on_resume_is_applied_and_saved_consistently(tmp_path):
+    import json
+
+    make_trainer(tmp_path, max_steps=4, lr=0.05)[0].fit()
+    trainer, _ = make_trainer(tmp_path, max_steps=6, lr=0.01, weight_decay=0.1)
+    trainer.resume()
+    group = trainer.optimizer.param_groups[0]
+    assert (group["lr"], group["initial_lr"], group["weight_decay"]) == (0.01, 0.01, 0.1)
+    trainer.fit()
+    state = json.loads((tmp_path / "checkpoints" / "step-00000006" / "state.json").read_text())
+    assert state["optimizer"]["param_groups"][0]["lr"] == 0.01 and state["scheduler"]["base_lrs"] == [0.01]

@@ -31,6 +31,8 @@ class StageConfig:
     percentile: float = 0.995                         # dynamic thresholding percentile (Sec. 2.3)
     aug_level: float = 0.2                            # SR only: noise-conditioning aug at sampling (Sec. 2.4, App. D.2)
     train_aug_range: tuple[float, float] = (0.0, 1.0)  # SR only: training aug levels ~ U(lo, hi) (Imagen: U(0, 1))
+    gamma: float = 0.0                                # ancestral: variance interpolation (App. A; 0 = DDPM posterior)
+    eta: float = 0.0                                  # ddim: stochasticity (Song et al. 2021 Eq. 16; 0 = deterministic)
 
     def __post_init__(self) -> None:
         from openimagen.diffusion import DiffusionConfig
@@ -45,6 +47,9 @@ class StageConfig:
             raise ConfigError(f"train_aug_range: must be [lo, hi] with 0 <= lo <= hi <= 1 and hi > 0, "
                               f"got {self.train_aug_range!r}")
         self.train_aug_range = (float(lo_hi[0]), float(lo_hi[1]))
+        if not 0.0 <= self.gamma <= 1.0:
+            raise ConfigError(f"gamma: must be in [0, 1], got {self.gamma!r}")
+        check_positive("eta", self.eta, allow_zero=True)
         if not 0.5 <= self.percentile <= 1.0:
             raise ConfigError(f"percentile: must be in [0.5, 1], got {self.percentile!r}")
         if self.crop_size is not None and not 0 < self.crop_size <= self.resolution:
@@ -58,7 +63,8 @@ class StageConfig:
 
     def sampling_defaults(self) -> dict:
         return {"sampler": self.sampler, "steps": self.steps, "guidance_scale": self.guidance_scale,
-                "threshold": self.threshold, "percentile": self.percentile, "aug_level": self.aug_level}
+                "threshold": self.threshold, "percentile": self.percentile, "aug_level": self.aug_level,
+                "gamma": self.gamma, "eta": self.eta}
 
 
 @dataclass

@@ -17,7 +17,7 @@ from openimagen.cascade.text_embedder import TextEmbedder
 
 __all__ = ["Cascade"]
 
-SAMPLING_KEYS = ("sampler", "steps", "guidance_scale", "threshold", "percentile", "aug_level")
+SAMPLING_KEYS = ("sampler", "steps", "guidance_scale", "threshold", "percentile", "aug_level", "gamma", "eta")
 
 
 def default_embedder(config: CascadeConfig) -> TextEmbedder:
@@ -84,12 +84,13 @@ class Cascade:
 
     def __call__(self, prompts: str | list[str], num_images_per_prompt: int = 1, seed: int | None = None,
                  guidance_scale: float | None = None, steps: int | None = None, sampler: str | None = None,
-                 threshold: str | None = None, aug_level: float | None = None,
-                 stage_overrides: dict[int, dict] | None = None, start_image: Any = None, start_stage: int = 1,
+                 threshold: str | None = None, aug_level: float | None = None, gamma: float | None = None,
+                 eta: float | None = None, stage_overrides: dict[int, dict] | None = None, start_image: Any = None, start_stage: int = 1,
                  stop_at_stage: int | None = None, max_batch_size: int = 16, return_all_stages: bool = False,
                  progress: bool = True, on_batch: Callable[[int, list[Image.Image]], None] | None = None,
                  ) -> list[Image.Image] | dict[int, list[Image.Image]]:
-        """Sample the chain. Keyword settings apply to every stage (None = the stage's default);
+        """Sample the chain. Keyword settings apply to every stage (None = the stage's default; `gamma` is the
+        ancestral sampler's variance interpolation, `eta` DDIM's stochasticity);
         `stage_overrides={2: {"steps": 10}}` sets one stage (1-based). `start_stage=k > 1` super-resolves
         `start_image` (PIL image(s)) from stage k on; `stop_at_stage` ends early. Returns a flat prompt-major list
         of PIL images of the last stage run, or {stage: images} for every stage run if `return_all_stages`.
@@ -105,7 +106,7 @@ class Cascade:
         if (start_stage > 1) != (start_image is not None):
             raise ValueError("start_image is needed exactly when start_stage > 1 (it is the input of that stage)")
         shared = dict(guidance_scale=guidance_scale, steps=steps, sampler=sampler, threshold=threshold,
-                      aug_level=aug_level)
+                      aug_level=aug_level, gamma=gamma, eta=eta)
         settings = {n: self._stage_settings(n, shared, stage_overrides) for n in range(start_stage, last + 1)}
         expanded = [p for p in prompts for _ in range(num_images_per_prompt)]
         lowres_all = None if start_stage == 1 else self._start_images(start_image, prompts, num_images_per_prompt,

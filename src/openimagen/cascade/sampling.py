@@ -20,7 +20,7 @@ __all__ = ["sample_stage", "to_pil", "from_pil"]
 def sample_stage(network: nn.Module, stage: StageConfig, text_emb: Tensor, text_mask: Tensor,
                  lowres: Tensor | None, generator: torch.Generator, *, sampler: str, steps: int,
                  guidance_scale: float, threshold: str, percentile: float, aug_level: float,
-                 channels: int = 3, progress: bool = True) -> Tensor:
+                 gamma: float = 0.0, eta: float = 0.0, channels: int = 3, progress: bool = True) -> Tensor:
     """Images [b, channels, res, res] in [-1, 1] for text [b, n, dim] (+ low-res [b, c, r, r] for SR stages)."""
     device = next(network.parameters()).device
     batch, res = text_emb.shape[0], stage.resolution
@@ -36,7 +36,7 @@ def sample_stage(network: nn.Module, stage: StageConfig, text_emb: Tensor, text_
             side.update(lowres=augmented, aug_log_snr=aug_log_snr)
     denoise = D.guided_denoiser(network, cond, uncond, guidance_scale, stage.diffusion_config.prediction)
     out = D.sample(denoise, noise, schedule=schedule, sampler=sampler, steps=steps, threshold=threshold,
-                   percentile=percentile, generator=generator, progress=progress)
+                   percentile=percentile, gamma=gamma, eta=eta, generator=generator, progress=progress)
     return out.clamp(-1, 1)
 
 

@@ -6,11 +6,15 @@ Works as is on one process and under `accelerate launch` / `torchrun` (Accelerat
 from __future__ import annotations
 
 import logging
+import math
+import sys
 
 import click
 
 from openimagen.cli import UserError
 from openimagen.cli.command import Command, hide_weight_loading_bar
+
+EXIT_INTERRUPTED = 75   # stopped by SIGTERM/SIGINT (or a dead launcher) after saving: rerun to resume (EX_TEMPFAIL)
 
 
 EXAMPLES = """
@@ -32,11 +36,13 @@ Examples:
 def train(config_path: str, overrides: tuple[str, ...], stages: tuple[int, ...]) -> None:
     """Train stage(s) of a cascade from a TOML CONFIG; resumes from the latest checkpoint automatically.
 
-    SIGTERM/SIGINT save a checkpoint and exit; rerun the same command to continue. When every stage has a
+    SIGTERM/SIGINT save a checkpoint and exit with code 75; rerun the same command to continue. When every stage has a
     checkpoint, the sampling-ready cascade is written to OUTPUT_DIR/cascade.
     """
-    from openimagen.data import DataSourceError
+    from openimagen.data import DataError, DataSourceError
     from openimagen.text import CacheError
+    from openimagen.train.checkpoint import CheckpointError
+    from openimagen.train.run_lock import RunLocked
     from openimagen.train.config import load_config
     from openimagen.train.run import train as run_training
     from openimagen.train.trainer import TrainingDiverged
@@ -51,16 +57,24 @@ def train(config_path: str, overrides: tuple[str, ...], stages: tuple[int, ...])
             if bad:
                 raise ConfigError(f"--stage {bad[0]}: the cascade has {len(config.cascade.stages)} stage(s)")
         results = run_training(config, list(stages) or None)
-    except (ConfigError, CacheError, DataSourceError, TrainingDiverged) as error:
+    except (ConfigError, CacheError, DataSourceError, TrainingDiverged, CheckpointError, RunLocked) as error:
         raise UserError(str(error)) from error
+    except DataError as error:  # from a loader worker the message carries its traceback: keep the last line
+        raise UserError(str(error).strip().splitlines()[-1].removeprefix("DataError: ")) from error
     from accelerate import PartialState
 
     if not PartialState().is_main_process:
         return
     for number, result in results.items():
+        if not result.interrupted and math.isnan(result.last_loss) and not result.images_per_second:
+            click.echo(f"stage {number}: already at step {result.step} (train.max_steps); nothing to do, "
+                       f"checkpoint {result.checkpoint}")
+            continue
         state = "interrupted; rerun to resume" if result.interrupted else "done"
         click.echo(f"stage {number}: step {result.step} ({state}), last loss {result.last_loss:.4g}, "
                    f"{result.images_per_second:.1f} img/s, {result.skipped_steps} non-finite steps skipped, "
                    f"checkpoint {result.checkpoint}")
         if result.data_skips:
             click.echo(f"stage {number} data: {result.data_skips}")
+    if any(result.interrupted for result in results.values()):
+        sys.exit(EXIT_INTERRUPTED)

@@ -18,12 +18,12 @@ from .loader import Loader, collate, make_loader
 from .manifest import ManifestError, read_manifest
 from .preprocess import Preprocess, image_to_tensor, open_image, resize_and_crop, to_rgb
 from .shards import ShardStream, expand_shards
-from .skips import SkipReport, SkipSample
+from .skips import DataError, SkipReport, SkipSample
 from .sr import downsample, paired_random_crop
 from .stream import ImageTextStream, Record
 
 __all__ = [
-    "build_dataset", "source_type", "make_loader", "Loader", "collate", "SkipReport", "SkipSample",
+    "build_dataset", "source_type", "make_loader", "Loader", "collate", "DataError", "SkipReport", "SkipSample",
     "downsample", "paired_random_crop", "Preprocess", "open_image", "to_rgb", "resize_and_crop",
     "image_to_tensor", "ImageTextStream", "IndexedStream", "ShardStream", "Record", "Sample",
     "scan_folder", "read_manifest", "ManifestError", "DataSourceError", "expand_shards",

@@ -32,6 +32,8 @@ def global_index(position: int, stream: int, num_streams: int, rank: int, world_
 class IndexedStream(ImageTextStream):
     """Stream over a fixed list of samples; epoch e visits them in a permutation seeded by (seed, e)."""
 
+    resplittable = True                        # rank r reads global draws r, r + R, ... (see global_index)
+
     def __init__(self, samples: Sequence[Sample], preprocess: Preprocess, *, shuffle: bool = True, **kwargs):
         super().__init__(preprocess, **kwargs)
         if not samples:

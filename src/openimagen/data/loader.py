@@ -1,6 +1,9 @@
 """Batching: `collate` and `make_loader`, a DataLoader that keeps the data position and skip report exact."""
 from __future__ import annotations
 
+import atexit
+import signal
+import weakref
 from collections.abc import Iterator
 
 import torch
@@ -29,6 +32,48 @@ def _collate_with_state(items: list[dict]) -> dict:
     return _collate(items, keep_state=True)
 
 
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+def _ignore_stop_signals(worker_id: int) -> None:
+    """Loader workers leave SIGINT/SIGTERM to the main process (which saves and stops them): a signal to the whole
+    process group (Ctrl-C, scancel, a time limit) must not kill a worker under the trainer's feet."""
+    for sig in _STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+
+
+_LIVE_WORKERS: weakref.WeakSet = weakref.WeakSet()   # torch iterators whose worker processes may still run
+
+
+def _start_workers(dataloader: DataLoader) -> Iterator[dict]:
+    """iter(dataloader) with SIGINT/SIGTERM blocked while workers fork, so none dies before ignoring them; the main
+    process gets a signal that arrived meanwhile as soon as they are started."""
+    if not dataloader.num_workers:
+        return iter(dataloader)
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        iterator = iter(dataloader)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    _LIVE_WORKERS.add(iterator)
+    return iterator
+
+
+def _stop_workers(iterator: Iterator[dict]) -> None:
+    """Ask the workers to finish (they ignore SIGTERM, so multiprocessing's exit-time terminate() would not)."""
+    shutdown = getattr(iterator, "_shutdown_workers", None)
+    if shutdown is not None:
+        shutdown()
+    _LIVE_WORKERS.discard(iterator)
+
+
+@atexit.register                  # runs before multiprocessing's own exit handler, which would wait forever
+def _stop_all_workers() -> None:
+    for iterator in list(_LIVE_WORKERS):
+        _stop_workers(iterator)
+
+
 class Loader:
     """Batches of an `ImageTextStream` through a torch DataLoader, with a resumable position.
 
@@ -49,21 +94,34 @@ class Loader:
         extra = {"prefetch_factor": prefetch_factor} if num_workers and prefetch_factor else {}
         self.dataloader = DataLoader(dataset, batch_size=batch_size, num_workers=num_workers,
                                      collate_fn=_collate_with_state, pin_memory=pin_memory,
-                                     persistent_workers=False, timeout=timeout, **extra)
+                                     persistent_workers=False, timeout=timeout,
+                                     # its own generator: starting an epoch must not draw from torch's global one
+                                     # (a resumed run would then get other dropout masks than a straight run)
+                                     generator=torch.Generator().manual_seed(dataset.seed),
+                                     worker_init_fn=_ignore_stop_signals if num_workers else None, **extra)
 
     def __iter__(self) -> Iterator[dict]:
         dataset = self.dataset
         positions = dataset.streams_for(max(1, self.num_workers))   # validates a loaded state early
-        for batch in self.dataloader:
-            state = batch.pop("_state")
-            if self.num_workers:                                    # in-process iteration updates itself
-                for stream, index in state["positions"]:
-                    positions[stream] = max(positions[stream], index + 1)
-                for event in state["skipped"]:
-                    dataset.skip_report.record(*event)
-            dataset.batches += 1
-            if batch["key"]:
-                yield batch
+        if self.num_workers and dataset.saved_batch_size not in (None, self.batch_size):
+            raise ValueError(f"{dataset.name}: the data position was saved with batch size "
+                             f"{dataset.saved_batch_size} and {self.num_workers} loader workers; resume with the "
+                             f"same batch size (or num_workers = 0), you asked for {self.batch_size}")
+        dataset.batch_size = self.batch_size
+        iterator = _start_workers(self.dataloader)
+        try:
+            for batch in iterator:
+                state = batch.pop("_state")
+                if self.num_workers:                                # in-process iteration updates itself
+                    for stream, index in state["positions"]:
+                        positions[stream] = max(positions[stream], index + 1)
+                    for event in state["skipped"]:
+                        dataset.skip_report.record(*event)
+                dataset.batches += 1
+                if batch["key"]:
+                    yield batch
+        finally:                                                    # closed, exhausted or failed: stop workers
+            _stop_workers(iterator)
 
     def state_dict(self) -> dict:
         return self.dataset.state_dict()

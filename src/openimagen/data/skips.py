@@ -4,6 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+class DataError(RuntimeError):
+    """The data source cannot feed training (e.g. no readable sample in a long run of draws)."""
+
+
 class SkipSample(Exception):
     """Raised while loading one sample that must be skipped; `reason` is a short category."""
 
@@ -50,6 +54,10 @@ class SkipReport:
         lines = [f"skipped {self.total} inputs ({reasons}); first {len(self.examples)}:"]
         lines += [f"  {where}: {reason}" + (f" ({detail})" if detail else "") for where, reason, detail in self.examples]
         return "\n".join(lines)
+
+    def examples_line(self, count: int = 3) -> str:
+        """The first `count` skipped inputs and why, on one line."""
+        return "; ".join(f"{where} ({reason})" for where, reason, _ in self.examples[:count])
 
     def to_dict(self) -> dict:
         return {"total": self.total, "counts": dict(self.counts), "examples": [list(e) for e in self.examples]}

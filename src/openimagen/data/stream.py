@@ -18,9 +18,10 @@ from typing import Any
 from torch.utils.data import IterableDataset, get_worker_info
 
 from .preprocess import Preprocess
-from .skips import SkipReport, SkipSample
+from .skips import DataError, SkipReport, SkipSample
 
 STATE_VERSION = 1
+MAX_CONSECUTIVE_SKIPS = 1000    # unreadable draws in a row (per stream) before the source is declared unusable
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,10 @@ class Record:
 class ImageTextStream(IterableDataset):
     """Yields {"image": [3, H, W] in [-1, 1], "caption": str, "key": str}; see the module docstring."""
 
+    # True if rank r of R reads global draws r, r + R, ... of one sequence, so a position can be re-split for a
+    # different number of processes (sources that split otherwise, e.g. shards, refuse a world-size change)
+    resplittable = False
+
     def __init__(self, preprocess: Preprocess, *, rank: int = 0, world_size: int = 1, seed: int = 0,
                  epochs: int | None = None, name: str = ""):
         if not (isinstance(world_size, int) and world_size >= 1):
@@ -52,6 +57,9 @@ class ImageTextStream(IterableDataset):
         self.skip_report = SkipReport()
         self.positions: list[int] = [0]
         self.batches = 0
+        self.max_consecutive_skips = MAX_CONSECUTIVE_SKIPS
+        self.batch_size: int | None = None       # set by the loader: worker rotation on resume depends on it
+        self.saved_batch_size: int | None = None # from a loaded state
 
     # ---- to implement by each source -------------------------------------------------------------------------
     def records(self, stream: int, num_streams: int, start: int) -> Iterator[Record]:
@@ -60,8 +68,8 @@ class ImageTextStream(IterableDataset):
     # ---- data position -------------------------------------------------------------------------------------
     def state_dict(self) -> dict:
         """JSON-serialisable data position (identical on all ranks, so rank 0 may save it for everyone)."""
-        return {"version": STATE_VERSION, "source": self.name, "seed": self.seed,
-                "positions": list(self.positions), "batches": self.batches}
+        return {"version": STATE_VERSION, "source": self.name, "seed": self.seed, "world_size": self.world_size,
+                "positions": list(self.positions), "batches": self.batches, "batch_size": self.batch_size}
 
     def load_state_dict(self, state: dict) -> None:
         """Continue from a saved position; the seed and the number of loader workers must match."""
@@ -72,6 +80,24 @@ class ImageTextStream(IterableDataset):
                              "build the dataset with the same seed to resume")
         self.positions = [int(p) for p in state["positions"]]
         self.batches = int(state["batches"])
+        self.saved_batch_size = state.get("batch_size")
+        saved_world = int(state.get("world_size", self.world_size))   # states before world_size: assume unchanged
+        if saved_world != self.world_size:
+            self.positions = self._resplit(self.positions, saved_world)
+
+    def _resplit(self, positions: list[int], saved_world: int) -> list[int]:
+        """The position of rank `self.rank` after `saved_world` ranks each consumed `positions` (lockstep)."""
+        where = (f"{self.name}: the data position was saved by {saved_world} process(es), this run has "
+                 f"{self.world_size}")
+        if not self.resplittable or len(positions) != 1:
+            why = "loader workers split it further" if self.resplittable else "it splits its inputs by rank"
+            raise ValueError(f"{where}; the position cannot be re-split ({why}): resume with {saved_world} "
+                             "process(es)")
+        consumed = positions[0] * saved_world                   # global draws 0 .. consumed - 1 are done
+        if consumed % self.world_size:
+            raise ValueError(f"{where}; {consumed} draws done do not split evenly: resume with {saved_world} "
+                             f"process(es) or a number that divides {consumed}")
+        return [consumed // self.world_size]
 
     def streams_for(self, num_streams: int) -> list[int]:
         """Positions for `num_streams` logical streams; refuses to silently re-split a started run."""
@@ -92,7 +118,7 @@ class ImageTextStream(IterableDataset):
         positions = self.streams_for(num_streams)
         stream = (worker + self.batches) % num_streams
         pending: list[tuple[str, str, str]] = []       # skips a worker must report to the main process
-        last = positions[stream] - 1
+        last, bad_in_a_row = positions[stream] - 1, 0
         for record in self.records(stream, num_streams, positions[stream]):
             last = record.index
             try:
@@ -102,7 +128,13 @@ class ImageTextStream(IterableDataset):
             except SkipSample as skip:
                 if self.skip_report.record(record.where, skip.reason, skip.detail) and in_worker:
                     pending.append((record.where, skip.reason, skip.detail))
+                bad_in_a_row += 1
+                if bad_in_a_row >= self.max_consecutive_skips:
+                    raise DataError(f"{self.name}: no readable sample in {bad_in_a_row} draws in a row "
+                                    f"({self.skip_report.total} unreadable inputs, e.g. "
+                                    f"{self.skip_report.examples_line()}); fix or remove them") from None
                 continue
+            bad_in_a_row = 0
             item = {"image": image, "caption": record.caption, "key": record.key}
             if in_worker:
                 item.update(_stream=stream, _index=record.index, _skipped=pending)

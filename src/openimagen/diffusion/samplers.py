@@ -72,6 +72,13 @@ def dpmpp_2m_step(z_t: Tensor, x0: Tensor, log_snr_t: Tensor, log_snr_s: Tensor,
     return broadcast_like(ratio, z_t) * z_t + broadcast_like(coeff, z_t) * blend
 
 
+def randn_like_on(z: Tensor, generator: torch.Generator | None) -> Tensor:
+    """N(0, I) noise shaped like `z`, drawn on the generator's own device and moved to z's (a CPU generator cannot
+    draw CUDA tensors; as diffusers' `randn_tensor`), so a seed gives the same noise on any device."""
+    device = generator.device if generator is not None else z.device
+    return torch.randn(z.shape, generator=generator, device=device, dtype=z.dtype).to(z.device)
+
+
 def sample(denoise: Denoiser, noise: Tensor, *, schedule: Schedule, sampler: str = "dpmpp_2m", steps: int = 25,
            threshold: str | Callable[[Tensor], Tensor] | None = "dynamic", percentile: float = 0.995,
            max_value: float | None = None, spacing: str = "t", gamma: float = 0.0, eta: float = 0.0,
@@ -88,7 +95,7 @@ def sample(denoise: Denoiser, noise: Tensor, *, schedule: Schedule, sampler: str
         log_snr_t, log_snr_s = log_snrs[i], log_snrs[i + 1]
         x0 = clip(denoise(z, log_snr_t.to(noise.dtype).expand(batch)))
         last = i == steps - 1
-        step_noise = None if last else torch.randn(z.shape, generator=generator, device=z.device, dtype=z.dtype)
+        step_noise = None if last else randn_like_on(z, generator)
         if sampler == "ancestral":
             z = ancestral_step(z, x0, log_snr_t, log_snr_s, step_noise, gamma)
         elif sampler == "ddim":

@@ -8,7 +8,7 @@ otherwise the index is still unique and deterministic).
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Generator
 
 import torch
 
@@ -24,7 +24,7 @@ class StreamBatches:
         self.dataset, self.micro, self.rank, self.world = dataset, micro_batch, rank, world
         self.num_workers = num_workers
         self.taken = 0                                  # samples this process has taken
-        self._iterator: Iterator[dict] | None = None
+        self._iterator: Generator[dict, None, None] | None = None
 
     def next_batch(self) -> dict:
         if self._iterator is None:
@@ -39,10 +39,20 @@ class StreamBatches:
         self.taken += count
         return batch
 
+    def close(self) -> None:
+        """Stop the loader's worker processes (a later `next_batch` starts new ones at the same position)."""
+        if self._iterator is not None:
+            self._iterator.close()
+            self._iterator = None
+
     def state_dict(self) -> dict:
-        return {"dataset": self.dataset.state_dict(), "taken": self.taken}
+        return {"dataset": self.dataset.state_dict(), "taken": self.taken, "world": self.world}
 
     def load_state_dict(self, state: dict) -> None:
+        self.close()
         self.dataset.load_state_dict(state["dataset"])
-        self.taken = int(state["taken"])
-        self._iterator = None
+        consumed = int(state["taken"]) * int(state.get("world", self.world))   # samples taken by all processes
+        if consumed % self.world:
+            raise ValueError(f"the data position ({consumed} samples) does not split over {self.world} processes; "
+                             f"resume with {state.get('world')} process(es)")
+        self.taken = consumed // self.world     # sample indices continue where the saved run stopped

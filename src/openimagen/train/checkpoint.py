@@ -1,12 +1,16 @@
-"""Checkpoint directories: tensors in safetensors, everything else in JSON, written atomically, last N kept.
+"""Checkpoint directories: tensors in safetensors, everything else in JSON, written atomically, verified on load.
 
-Layout: `<root>/step-00001000/{model,ema,optimizer}.safetensors + state.json`. A directory is first written as
-`<root>/.tmp-step-...` and renamed into place, so a crash never leaves a half-written checkpoint behind a valid name.
+Layout: `<root>/step-00001000/{model,ema,optimizer,rng}.safetensors + state.json`. A directory is first written as
+`<root>/.tmp-step-...` (every file fsynced, then the directory) and renamed into place, so a crash never leaves a
+half-written checkpoint behind a valid name. state.json records the sha256 of every tensor file; loading checks them,
+so a truncated, zeroed or overwritten file is found and named, and resume falls back to the newest intact one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -15,10 +19,20 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-__all__ = ["save_checkpoint", "load_checkpoint", "latest_checkpoint", "list_checkpoints", "write_json_atomic"]
+from openimagen.files import give_default_mode
+
+__all__ = ["save_checkpoint", "load_checkpoint", "latest_checkpoint", "latest_good_checkpoint", "load_latest_good_checkpoint",
+           "list_checkpoints",
+           "write_json_atomic", "CheckpointError", "verify_checkpoint", "remove_stale_temp_dirs"]
+
+logger = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^step-(\d{8,})$")
 STATE_FILE = "state.json"
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint directory is damaged or incomplete; the message names the file."""
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
@@ -29,6 +43,31 @@ def write_json_atomic(path: Path, data: dict) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
+
+
+def _sha256_and_fsync(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb+") as handle:
+        for chunk in iter(lambda: handle.read(1 << 24), b""):
+            digest.update(chunk)
+        os.fsync(handle.fileno())
+    return digest.hexdigest()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 24), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def list_checkpoints(root: str | Path) -> list[Path]:
@@ -55,11 +94,17 @@ def save_checkpoint(root: str | Path, step: int, tensors: dict[str, dict[str, to
     tmp = root / f".tmp-{final.name}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
+    checksums = {}
     for name, group in tensors.items():
         # clone: safetensors refuses shared storage (tied weights) and needs contiguous CPU tensors
-        save_file({k: v.detach().to("cpu").contiguous().clone() for k, v in group.items()},
-                  str(tmp / f"{name}.safetensors"))
-    write_json_atomic(tmp / STATE_FILE, {**state, "step": step, "tensor_files": sorted(tensors)})
+        file = tmp / f"{name}.safetensors"
+        save_file({k: v.detach().to("cpu").contiguous().clone() for k, v in group.items()}, str(file))
+        give_default_mode(file)                        # safetensors creates 0600 files
+        checksums[file.name] = _sha256_and_fsync(file)
+    write_json_atomic(tmp / STATE_FILE, {**state, "step": step, "tensor_files": sorted(tensors),
+                                         "sha256": checksums})
+    give_default_mode(tmp / STATE_FILE)
+    _fsync_dir(tmp)
     if final.exists():  # re-saving the same step (e.g. a signal right after a periodic save)
         trash = root / f".trash-{final.name}-{os.getpid()}"
         os.replace(final, trash)
@@ -67,18 +112,93 @@ def save_checkpoint(root: str | Path, step: int, tensors: dict[str, dict[str, to
         shutil.rmtree(trash, ignore_errors=True)
     else:
         os.replace(tmp, final)
+    _fsync_dir(root)
     for old in list_checkpoints(root)[:-keep_last]:
         shutil.rmtree(old, ignore_errors=True)
     return final
 
 
-def load_checkpoint(path: str | Path) -> tuple[dict[str, dict[str, torch.Tensor]], dict]:
-    """Inverse of save_checkpoint: ({name: tensors}, state). Never unpickles anything."""
-    path = Path(path)
+def _read_state(path: Path) -> dict:
     state_file = path / STATE_FILE
     if not state_file.is_file():
         raise FileNotFoundError(f"{str(path)!r} is not a checkpoint directory (no {STATE_FILE}); "
                                 f"pass a step-NNNNNNNN directory written by the trainer")
-    state = json.loads(state_file.read_text())
-    tensors = {name: load_file(str(path / f"{name}.safetensors")) for name in state["tensor_files"]}
+    try:
+        state = json.loads(state_file.read_text())
+    except (ValueError, UnicodeDecodeError) as error:
+        raise CheckpointError(f"checkpoint file {state_file} is damaged (not valid JSON: {error})") from None
+    if not isinstance(state, dict) or not isinstance(state.get("tensor_files"), list):
+        raise CheckpointError(f"checkpoint file {state_file} is damaged (no tensor_files list)")
+    return state
+
+
+def verify_checkpoint(path: str | Path) -> dict:
+    """Check that every tensor file of checkpoint `path` is present and has the sha256 recorded in state.json
+    (checkpoints written before checksums existed are only checked for presence). Returns the state;
+    raises CheckpointError naming the first bad file."""
+    path = Path(path)
+    state = _read_state(path)
+    checksums = state.get("sha256", {})
+    for name in state["tensor_files"]:
+        file = path / f"{name}.safetensors"
+        if not file.is_file():
+            raise CheckpointError(f"checkpoint file {file} is missing")
+        expected = checksums.get(file.name)
+        if expected is not None and _sha256(file) != expected:
+            raise CheckpointError(f"checkpoint file {file} is damaged (sha256 differs from {STATE_FILE})")
+    return state
+
+
+def load_checkpoint(path: str | Path) -> tuple[dict[str, dict[str, torch.Tensor]], dict]:
+    """Inverse of save_checkpoint: ({name: tensors}, state), verified first. Never unpickles anything."""
+    path = Path(path)
+    state = verify_checkpoint(path)
+    tensors = {}
+    for name in state["tensor_files"]:
+        file = path / f"{name}.safetensors"
+        try:
+            tensors[name] = load_file(str(file))
+        except Exception as error:  # noqa: BLE001 - safetensors raises several types for a damaged header
+            raise CheckpointError(f"checkpoint file {file} is damaged ({error})") from None
     return tensors, state
+
+
+def load_latest_good_checkpoint(root: str | Path) -> tuple[Path, dict, dict] | None:
+    """(path, tensors, state) of the newest checkpoint under `root` that loads and verifies; each damaged newer one
+    is logged as a warning naming its bad file. None if there is none at all; CheckpointError if all are damaged."""
+    checkpoints = list_checkpoints(root)
+    for path in reversed(checkpoints):
+        try:
+            return (path, *load_checkpoint(path))
+        except CheckpointError as error:
+            logger.warning(f"{error}; skipping checkpoint {path.name}, falling back to the previous one")
+    if checkpoints:
+        raise CheckpointError(f"every checkpoint in {root} is damaged (see the warnings above); set "
+                              "train.resume = 'never' to start over, or restore one")
+    return None
+
+
+def latest_good_checkpoint(root: str | Path) -> Path | None:
+    """Like `load_latest_good_checkpoint`, but only verifies: the newest intact checkpoint directory."""
+    found = None
+    for path in reversed(list_checkpoints(root)):
+        try:
+            verify_checkpoint(path)
+            return path
+        except CheckpointError as error:
+            found = error
+            logger.warning(f"{error}; skipping checkpoint {path.name}, falling back to the previous one")
+    if found is not None:
+        raise CheckpointError(f"every checkpoint in {root} is damaged (see the warnings above)")
+    return None
+
+
+def remove_stale_temp_dirs(root: str | Path) -> list[Path]:
+    """Delete `.tmp-step-*` / `.trash-step-*` directories left by a process killed mid-save (call it while holding
+    the run's lock, so no live writer owns them). Returns what was removed."""
+    root = Path(root)
+    stale = [p for p in root.glob(".t*-step-*") if p.is_dir() and p.name.startswith((".tmp-", ".trash-"))] \
+        if root.is_dir() else []
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+    return stale

@@ -9,7 +9,7 @@ from accelerate import Accelerator
 from safetensors.torch import load_file
 
 from openimagen.cascade import Cascade, TextEmbedder, build_stage_network
-from openimagen.train.checkpoint import latest_checkpoint
+from openimagen.train.checkpoint import latest_checkpoint, latest_good_checkpoint
 from openimagen.train.config import ExperimentConfig
 from openimagen.train.stage_run import make_embedder, stage_dir, train_stage
 from openimagen.train.trainer import TrainResult, make_accelerator
@@ -36,7 +36,7 @@ def export_cascade(config: ExperimentConfig, directory: str | Path | None = None
     embedder = embedder or make_embedder(config)
     ema, raws = [], []
     for number, stage in enumerate(config.cascade.stages, start=1):
-        checkpoint = checkpoints.get(number) or latest_checkpoint(stage_dir(config, number) / "checkpoints")
+        checkpoint = checkpoints.get(number) or latest_good_checkpoint(stage_dir(config, number) / "checkpoints")
         for weights, networks in (("ema", ema), ("model", raws))[:2 if raw else 1]:
             network = build_stage_network(stage, embedder.dim, number > 1, config.cascade.channels)
             network.load_state_dict(load_file(str(checkpoint / f"{weights}.safetensors")))

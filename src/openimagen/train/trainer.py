@@ -22,11 +22,13 @@ import torch
 from accelerate import Accelerator
 from accelerate.logging import get_logger
 
-from openimagen.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from openimagen.train.checkpoint import (load_checkpoint, load_latest_good_checkpoint, remove_stale_temp_dirs,
+                                         save_checkpoint)
 from openimagen.train.config import TrainConfig
 from openimagen.train.ema import EMA
 from openimagen.train.feedback import Feedback
 from openimagen.train.lr_schedule import lr_factor
+from openimagen.train.run_lock import RunLock, RunLocked
 from openimagen.train.state_codec import capture_rng, flatten_optimizer_state, restore_rng, unflatten_optimizer_state
 
 __all__ = ["Trainer", "TrainResult", "TrainingDiverged", "BatchSource", "make_accelerator"]
@@ -78,7 +80,8 @@ class TrainResult:
 
 
 class _StopFlag:
-    """Sets a flag on SIGTERM/SIGINT instead of dying, so the loop can save at a step boundary."""
+    """Sets a flag on SIGTERM/SIGINT instead of dying, so the loop can save at a step boundary. A second signal
+    (the step or the data never finishes, or the user insists) exits at once with 128 + signal, saving nothing."""
 
     def __init__(self) -> None:
         self.raised: int | None = None
@@ -91,6 +94,10 @@ class _StopFlag:
         return self
 
     def _handle(self, signum: int, frame: Any) -> None:
+        if self.raised is not None:
+            logger.warning(f"second signal ({signal.Signals(signum).name}): exiting without a checkpoint",
+                           main_process_only=False)
+            raise SystemExit(128 + signum)
         self.raised = signum
 
     def __exit__(self, *exc: Any) -> None:
@@ -125,6 +132,8 @@ class Trainer:
             model = torch.compile(model)
         self.model, self.optimizer = self.accelerator.prepare(model, optimizer)
         self.step, self.skipped, self.bad_in_a_row = 0, 0, 0
+        # under torchrun / accelerate launch: the launcher's pid, to stop (and save) if it dies (e.g. SIGKILLed)
+        self.launcher_pid = os.getppid() if "TORCHELASTIC_RUN_ID" in os.environ else None
 
     def _lr_factor(self, step: int) -> float:
         c = self.config
@@ -151,10 +160,14 @@ class Trainer:
         """Load the checkpoint named by `config.resume` ("auto" = latest in run_dir, "never", or a directory)."""
         if self.config.resume == "never":
             return None
-        path = latest_checkpoint(self.checkpoint_dir) if self.config.resume == "auto" else Path(self.config.resume)
-        if path is None:
-            return None
-        tensors, state = load_checkpoint(path)
+        if self.config.resume == "auto":     # the newest intact one: damaged newer ones are named and skipped
+            found = load_latest_good_checkpoint(self.checkpoint_dir)
+            if found is None:
+                return None
+            path, tensors, state = found
+        else:
+            path = Path(self.config.resume)
+            tensors, state = load_checkpoint(path)
         self.raw_model.load_state_dict(tensors["model"])
         self.ema.load_state_dict(tensors["ema"])
         self.optimizer.load_state_dict(unflatten_optimizer_state(tensors["optimizer"], state["optimizer"]))
@@ -163,8 +176,26 @@ class Trainer:
         if self.accelerator.is_main_process:  # only rank 0's global RNG was saved; others re-derive their seeds
             restore_rng(tensors["rng"], state["rng"])
         self.step, self.skipped = state["step"], state["skipped_steps"]
+        self._apply_optimizer_config()
         logger.info(f"resumed from {path} at step {self.step}")
         return path
+
+    def _apply_optimizer_config(self) -> None:
+        """After loading a checkpoint: the config's lr, betas, eps and weight decay win over the saved ones (an
+        override such as `--set train.lr=...` on resume), and the current LR follows the config's schedule."""
+        c = self.config
+        wanted = {"initial_lr": c.lr, "betas": tuple(c.adam_betas), "eps": c.adam_eps, "weight_decay": c.weight_decay}
+        changes = set()
+        for group in self.optimizer.param_groups:
+            for key, value in wanted.items():
+                if (tuple(group[key]) if key == "betas" else group[key]) != value:
+                    changes.add(f"{'lr' if key == 'initial_lr' else key} {group[key]} -> {value}")
+                    group[key] = value
+            group["lr"] = c.lr * self._lr_factor(self.scheduler.last_epoch)
+        self.scheduler.base_lrs = [c.lr] * len(self.optimizer.param_groups)
+        self.scheduler._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        if changes:
+            logger.info(f"resume: the config changed the optimizer: {', '.join(sorted(changes))}")
 
     # ---- one optimizer step -------------------------------------------------------------------------------------
     def train_step(self) -> tuple[float, float, int]:
@@ -182,7 +213,7 @@ class Trainer:
             images += losses.shape[0]
         max_norm = self.config.grad_clip or math.inf
         grad_norm = float(self.accelerator.clip_grad_norm_(self.model.parameters(), max_norm))
-        if math.isfinite(grad_norm) and math.isfinite(total):
+        if self._all_finite(total, grad_norm):
             self.optimizer.step()
             self.scheduler.step()
             self.ema.update(self.raw_model, self.step)
@@ -200,7 +231,25 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         return total, grad_norm, images
 
+    def _all_finite(self, loss: float, grad_norm: float) -> bool:
+        """One decision for all processes: a rank whose own loss is NaN (its gradient may still be finite) makes
+        every rank skip the step, so they never disagree on the step count (and never wait on each other)."""
+        bad = torch.tensor([0.0 if math.isfinite(loss) and math.isfinite(grad_norm) else 1.0],
+                           device=self.accelerator.device)
+        if self.accelerator.num_processes > 1:
+            bad = self.accelerator.reduce(bad, reduction="sum")
+        return bool(bad.item() == 0)
+
+    def _launcher_gone(self) -> bool:
+        if self.launcher_pid is None or os.getppid() == self.launcher_pid:
+            return False
+        logger.warning(f"the launcher (pid {self.launcher_pid}) is gone; saving and stopping", main_process_only=False)
+        self.launcher_pid = None
+        return True
+
     def _stop_requested(self, flag: _StopFlag) -> bool:
+        if self._launcher_gone():
+            flag.raised = signal.SIGHUP
         raised = torch.tensor([1.0 if flag.raised is not None else 0.0])
         if self.accelerator.num_processes > 1:
             raised = self.accelerator.reduce(raised, reduction="sum")
@@ -214,6 +263,40 @@ class Trainer:
 
     def fit(self) -> TrainResult:
         """Train until `config.max_steps` (resuming first), or until SIGTERM/SIGINT; saves a final checkpoint."""
+        try:
+            with self._exclusive_run_dir():
+                return self._fit()
+        finally:
+            close = getattr(self.batches, "close", None)   # stop loader workers before the process exits
+            if close is not None:
+                close()
+
+    @contextlib.contextmanager
+    def _exclusive_run_dir(self):
+        """The main process locks run_dir (another trainer there is refused on every rank), then removes temp
+        directories of saves that a killed process left behind."""
+        lock, error = contextlib.nullcontext(), None
+        if self.accelerator.is_main_process:
+            try:
+                lock = RunLock(self.run_dir).__enter__()
+            except RunLocked as locked:
+                error = locked
+        failed = torch.tensor([1.0 if error else 0.0], device=self.accelerator.device)
+        if self.accelerator.num_processes > 1:
+            failed = self.accelerator.reduce(failed, reduction="sum")
+        if error is not None:
+            raise error
+        if failed.item():
+            raise RunLocked(f"{self.run_dir} is in use by another trainer (see the main process)")
+        try:
+            if self.accelerator.is_main_process:
+                for stale in remove_stale_temp_dirs(self.checkpoint_dir):
+                    logger.info(f"removed {stale}, left by a save that was killed")
+            yield
+        finally:
+            lock.__exit__(None, None, None)
+
+    def _fit(self) -> TrainResult:
         checkpoint = self.resume()
         loss = float("nan")
         c = self.config
