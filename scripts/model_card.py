@@ -58,13 +58,22 @@ def main() -> None:
     parser.add_argument("--bench", action="append", default=[], metavar="SPLIT=DIR")
     parser.add_argument("--command", action="append", default=[])
     parser.add_argument("--note", default="")
+    parser.add_argument("--keep-stage", action="append", default=[], metavar="STAGE",
+                        help="keep this stage's record from the folder's existing provenance.json (a stage whose "
+                             "weights are unchanged and whose run folder is gone)")
     args = parser.parse_args()
     if not (args.model / "config.json").is_file():
         raise SystemExit(f"{args.model}: not a cascade folder (no config.json)")
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    old = args.model / "provenance.json"
+    kept = json.loads(old.read_text())["stages"] if args.keep_stage and old.is_file() else {}
+    missing = sorted(set(args.keep_stage) - set(kept))
+    if missing:
+        raise SystemExit(f"{old}: no record of stage(s) {missing} to keep")
+    stages = {**{k: kept[k] for k in args.keep_stage}, **{k: stage_record(v) for k, v in pairs(args.run, "run").items()}}
     provenance = {
         "trained_with": "openimagen train", "config_file": str(args.config), "config": args.config.read_text(),
-        "commands": args.command, "stages": {k: stage_record(v) for k, v in pairs(args.run, "run").items()},
+        "commands": args.command, "stages": dict(sorted(stages.items())),
         "git_commit": commit or None, "date": datetime.date.today().isoformat(), "note": args.note,
     }
     metrics = {split: bench_record(path) for split, path in pairs(args.bench, "bench").items()}

@@ -120,7 +120,7 @@ def generate_prompt(cascade, prompt, out_dir, record, settings, fingerprint, fol
 
     from openimagen.cli.pngmeta import save_png
     from openimagen.cli.recipe import Recipe, run_recipe
-    from openimagen.cli.sample import sample_record
+    from openimagen.cli.sample_output import sample_record
     from openimagen.eval.drawbench import image_path, missing_images, prompt_seed
 
     count = record["images_per_prompt"]
