@@ -22,15 +22,17 @@ def test_perfect_prediction_has_zero_loss(prediction):
     assert wrong.min() > 1e-3
 
 
-def test_min_snr_weighting_is_the_same_x0_loss_for_every_parameterization():
-    # A model whose implied x0 is off by delta: min-SNR weights make the three losses equal min(snr, gamma)|delta|^2.
+@pytest.mark.parametrize("weighting, x0_weight", [("min_snr", lambda snr: snr.clamp(max=5.0)),
+                                                  ("clamped_snr", lambda snr: snr.clamp(1.0, 5.0))])
+def test_snr_weighting_is_the_same_x0_loss_for_every_parameterization(weighting, x0_weight):
+    # A model whose implied x0 is off by delta: the weights make the three losses equal w(snr) |delta|^2.
     g = torch.Generator().manual_seed(0)
     x, noise = torch.rand(4, 3, 8, 8, generator=g) * 2 - 1, torch.randn(4, 3, 8, 8, generator=g)
     delta = 0.1 * torch.randn(4, 3, 8, 8, generator=g)
     t = torch.tensor([0.05, 0.3, 0.6, 0.95])
     losses = []
     for prediction in D.PREDICTIONS:
-        config = D.DiffusionConfig(prediction=prediction, loss_weighting="min_snr", min_snr_gamma=5.0)
+        config = D.DiffusionConfig(prediction=prediction, loss_weighting=weighting, min_snr_gamma=5.0)
 
         def model(z, log_snr, prediction=prediction):
             x0_hat = x + delta
@@ -39,6 +41,32 @@ def test_min_snr_weighting_is_the_same_x0_loss_for_every_parameterization():
 
         losses.append(D.diffusion_loss(model, x, config, noise=noise, t=t))
     log_snr = D.get_schedule("cosine").log_snr(t)
-    expected = log_snr.exp().clamp(max=5.0) * delta.pow(2).flatten(1).mean(1)
+    expected = x0_weight(log_snr.exp()) * delta.pow(2).flatten(1).mean(1)
     for loss in losses:
         torch.testing.assert_close(loss, expected, rtol=1e-3, atol=1e-6)
+
+
+@pytest.mark.parametrize("fraction, batch", [(0.5, 16), (0.25, 16), (1.0, 8), (0.3, 10)])
+def test_train_shift_moves_that_share_of_the_batch_toward_noise(fraction, batch):
+    seen = {}
+
+    def model(z, log_snr):
+        seen["log_snr"] = log_snr
+        return torch.zeros_like(z)
+
+    x = torch.zeros(batch, 3, 4, 4)
+    t = torch.linspace(0.05, 0.95, batch)
+    plain = D.get_schedule("cosine").log_snr(t)
+    config = D.DiffusionConfig(train_shift=-2.0, train_shift_fraction=fraction)
+    D.diffusion_loss(model, x, config, t=t)
+    moved = (plain - seen["log_snr"]).abs() > 1e-4
+    assert int(moved.sum()) == round(fraction * batch)
+    torch.testing.assert_close(seen["log_snr"][moved], plain[moved] - 2.0)
+    # spread over the batch: the shifted share of a stratified t is stratified too (not one end of it)
+    if 0 < fraction < 1:
+        assert t[moved].min() < 0.4 and t[moved].max() > 0.9
+
+
+def test_train_shift_fraction_must_be_a_share():
+    with pytest.raises(ValueError, match="train_shift_fraction"):
+        D.DiffusionConfig(train_shift=-1.0, train_shift_fraction=1.5)
