@@ -56,6 +56,23 @@ def test_cli_images_equal_the_library_call_with_the_same_settings(model, tmp_pat
                                               "gamma": 0.0, "eta": 0.0}
 
 
+@pytest.mark.parametrize("sampler, option, value", [("ddim", "eta", 1.0), ("ancestral", "gamma", 0.5)])
+def test_gamma_and_eta_reach_the_sampler_and_the_recipe(model, tmp_path, sampler, option, value):
+    sample(model, tmp_path / "a.png", "a red circle", "--seed", 2, "--steps", 3, "--sampler", sampler,
+           f"--{option}", value)
+    expected = Cascade.from_pretrained(model)(["a red circle"], seed=2, steps=3, sampler=sampler,
+                                              progress=False, **{option: value})[0]
+    assert np.array_equal(pixels(tmp_path / "a.png"), np.asarray(expected, dtype=np.int16))
+    default = Cascade.from_pretrained(model)(["a red circle"], seed=2, steps=3, sampler=sampler, progress=False)[0]
+    assert np.abs(pixels(tmp_path / "a.png") - np.asarray(default, dtype=np.int16)).max() > 0   # it changed them
+    assert read_record(tmp_path / "a.png")["recipe"]["settings"]["1"][option] == value
+
+
+def test_eta_with_a_sampler_that_ignores_it_warns(model, tmp_path):
+    result = sample(model, tmp_path / "a.png", "a red circle", "--steps", 2, "--sampler", "dpmpp", "--eta", 1)
+    assert "--eta 1.0 has no effect" in result.output and "--sampler ddim" in result.output
+
+
 def test_same_seed_same_image_different_seed_different(model, tmp_path):
     for name, seed in (("a", 3), ("b", 3), ("c", 4)):
         sample(model, tmp_path / f"{name}.png", "a yellow star", "--seed", seed)
@@ -108,6 +125,9 @@ def test_default_model_is_the_shipped_folder_with_a_clear_error_while_it_is_miss
     (["--model", "{model}", "a", "--steps", "-3"], "--steps must be a positive integer, got -3"),
     (["--model", "{model}", "a", "--num-images", "0"], "--num-images must be a positive integer"),
     (["--model", "{model}", "a", "--aug-level", "2"], "--aug-level must be in [0, 1]"),
+    (["--model", "{model}", "a", "--gamma", "1.5"], "--gamma must be in [0, 1]"),
+    (["--model", "{model}", "a", "--eta", "-1"], "--eta must be"),
+    (["--model", "{model}", "a", "--eta", "nan"], "--eta must be"),
     (["--model", "{model}", "a", "--stop-at-stage", "3"], "--stop-at-stage 3: the model has stages 1..2"),
     (["--model", "{model}", "a", "-o", "{tmp}/no/dir/x.png"], "does not exist"),
     (["--model", "{model}", "a", "-o", "{tmp}/x.jpg"], "must be a .png file"),

@@ -20,8 +20,8 @@ from openimagen.cli.sample_output import SampleWriter, check_output
 from openimagen.cli.threads import set_threads
 
 SAMPLER_NAMES = {"ancestral": "ancestral", "ddim": "ddim", "dpmpp": "dpmpp_2m", "dpmpp_2m": "dpmpp_2m"}
-RECIPE_OPTIONS = ("num_images", "seed", "steps", "guidance", "sampler", "threshold", "aug_level", "stop_at_stage",
-                  "grid", "batch_size")
+RECIPE_OPTIONS = ("num_images", "seed", "steps", "guidance", "sampler", "threshold", "aug_level", "gamma", "eta",
+                  "stop_at_stage", "grid", "batch_size")
 
 EXAMPLES = """
 \b
@@ -29,16 +29,28 @@ Examples:
   openimagen sample "a red circle above a blue square"
   openimagen sample "a red circle" "two green triangles" --num-images 4 --grid -o grid.png
   openimagen sample "a yellow triangle" --seed 7 --steps 50 --guidance 3 --sampler ddim -o triangle.png
+  openimagen sample "a green circle" --sampler ddim --eta 1 -o stochastic.png    # DDIM with DDPM-like noise
   openimagen sample "a blue square" --stop-at-stage 1 -o low-res.png   # stage 1 only (e.g. 32x32)
   openimagen sample --from-png triangle.png -o again.png               # re-run the recipe stored in a PNG
 """
 
 
-def check_numbers(num_images, seed, steps, guidance, aug_level, threads, batch_size) -> None:
+def check_numbers(num_images, seed, steps, guidance, aug_level, threads, batch_size, gamma=None, eta=None) -> None:
     check_positive_ints(num_images=num_images, steps=steps, threads=threads, batch_size=batch_size)
     check_seed(seed)
     check_float("--guidance", guidance, low=0, meaning="1 = no guidance, 0 = unconditional")
     check_float("--aug-level", aug_level, 0, 1, meaning="noise level of the low-res conditioning")
+    check_float("--gamma", gamma, 0, 1, meaning="the ancestral sampler's variance interpolation")
+    check_float("--eta", eta, low=0, meaning="DDIM's stochasticity, 0 = deterministic, 1 = DDPM-like")
+
+
+def warn_unused_sampler_options(settings: dict[int, dict], gamma, eta) -> None:
+    """--gamma only changes the ancestral sampler, --eta only DDIM: say so when no stage runs that sampler."""
+    samplers = {values["sampler"] for values in settings.values()}
+    for option, value, sampler in (("--gamma", gamma, "ancestral"), ("--eta", eta, "ddim")):
+        if value is not None and sampler not in samplers:
+            click.echo(f"warning: {option} {value} has no effect: it applies to the {sampler} sampler and the stages "
+                       f"run {', '.join(sorted(samplers))} (add --sampler {sampler})", err=True)
 
 
 def load_cascade(folder: Path, prompts: list[str]):
@@ -60,13 +72,15 @@ def load_cascade(folder: Path, prompts: list[str]):
 
 
 def new_recipe(config, prompts, num_images, seed, steps, guidance, sampler, threshold, aug_level, stop_at_stage,
-               batch_size, threads) -> Recipe:
+               batch_size, threads, gamma=None, eta=None) -> Recipe:
     stages = len(config.stages)
     if stop_at_stage is not None and not 1 <= stop_at_stage <= stages:
         raise UserError(f"--stop-at-stage {stop_at_stage}: the model has stages 1..{stages}")
     stop = stop_at_stage or stages
     settings = resolve_settings(config, stop, steps=steps, guidance_scale=guidance, threshold=threshold,
-                                sampler=SAMPLER_NAMES[sampler] if sampler else None, aug_level=aug_level)
+                                sampler=SAMPLER_NAMES[sampler] if sampler else None, aug_level=aug_level,
+                                gamma=gamma, eta=eta)
+    warn_unused_sampler_options(settings, gamma, eta)
     return Recipe(prompts=list(prompts), num_images=num_images or 1,
                   seed=secrets.randbelow(2**31) if seed is None else seed, settings=settings, stop_at_stage=stop,
                   max_batch_size=batch_size or 16, threads=threads)
@@ -112,6 +126,10 @@ def recipe_from_png(ctx: click.Context, png: str, prompts, model: str | None) ->
 @click.option("--aug-level", type=float, default=None,
               help="Noise-conditioning augmentation level of the super-resolution stages, in [0, 1].  "
                    "[default: the model's]")
+@click.option("--gamma", type=float, default=None,
+              help="Ancestral sampler: variance interpolation in [0, 1] (0 = DDPM posterior).  [default: the model's]")
+@click.option("--eta", type=float, default=None,
+              help="DDIM: stochasticity >= 0 (0 = deterministic, 1 = DDPM-like).  [default: the model's]")
 @click.option("--stop-at-stage", type=int, default=None, help="Last stage to run (1 = base resolution only).")
 @click.option("--grid", is_flag=True, help="Write one PNG: a row per prompt, a column per image.")
 @click.option("--batch-size", type=int, default=None, help="Images sampled at once.  [default: 16]")
@@ -120,7 +138,7 @@ def recipe_from_png(ctx: click.Context, png: str, prompts, model: str | None) ->
 @click.option("--from-png", "from_png", metavar="PNG", default=None,
               help="Re-run the recipe stored in a PNG written by this command (same pixels with the same model).")
 @click.pass_context
-def sample(ctx, prompts, output, model, num_images, seed, steps, guidance, sampler, threshold, aug_level,
+def sample(ctx, prompts, output, model, num_images, seed, steps, guidance, sampler, threshold, aug_level, gamma, eta,
            stop_at_stage, grid, batch_size, threads, from_png) -> None:
     """Sample images for one or more PROMPTs and write them as PNGs.
 
@@ -129,14 +147,14 @@ def sample(ctx, prompts, output, model, num_images, seed, steps, guidance, sampl
     samples unconditionally (Imagen's empty caption for classifier-free guidance).
     """
     run_sample(ctx, prompts, Path(output), model, num_images, seed, steps, guidance, sampler, threshold, aug_level,
-               stop_at_stage, grid, batch_size, threads, from_png)
+               stop_at_stage, grid, batch_size, threads, from_png, gamma, eta)
 
 
 def run_sample(ctx, prompts, out, model, num_images, seed, steps, guidance, sampler, threshold, aug_level,
-               stop_at_stage, grid, batch_size, threads, from_png) -> None:
+               stop_at_stage, grid, batch_size, threads, from_png, gamma=None, eta=None) -> None:
     import torch
 
-    check_numbers(num_images, seed, steps, guidance, aug_level, threads, batch_size)
+    check_numbers(num_images, seed, steps, guidance, aug_level, threads, batch_size, gamma, eta)
     check_output(out)
     record = recipe = None
     if from_png:
@@ -155,7 +173,7 @@ def run_sample(ctx, prompts, out, model, num_images, seed, steps, guidance, samp
     cascade = load_cascade(folder, list(prompts))
     if recipe is None:
         recipe = new_recipe(cascade.config, prompts, num_images, seed, steps, guidance, sampler, threshold,
-                            aug_level, stop_at_stage, batch_size, torch.get_num_threads())
+                            aug_level, stop_at_stage, batch_size, torch.get_num_threads(), gamma, eta)
     which = record["image"] if record is not None else ("grid" if grid else None)
     writer = SampleWriter(out, recipe, folder, fingerprint, which)
     start = time.perf_counter()
