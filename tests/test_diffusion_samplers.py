@@ -82,3 +82,31 @@ def test_every_random_draw_uses_the_generators_device_then_moves_to_the_images(m
     out = D.sample(lambda z, log_snr: z * 0, noise, schedule=D.get_schedule("cosine"), sampler=sampler, steps=3,
                    threshold="none", eta=1.0, generator=torch.Generator().manual_seed(0), progress=False)
     assert out.device.type == "meta" and draws == [torch.device("cpu")] * 2
+
+
+def test_one_registry_of_sampler_names_serves_configs_the_cli_and_sample(monkeypatch):
+    """A sampler added to `SAMPLERS` is accepted everywhere; every `--sampler` option offers the registry's names."""
+    import click
+
+    from openimagen.cascade import StageConfig
+    from openimagen.cli import bench, demo, drawbench, sample
+
+    for command in (sample.sample, bench.bench, demo.demo, drawbench.generate):
+        option = next(p for p in command.params if p.name == "sampler")
+        assert isinstance(option.type, click.Choice) and list(option.type.choices) == D.sampler_choices()
+    assert StageConfig(resolution=8, network="tiny-test-base", sampler="dpmpp").sampler == "dpmpp_2m"
+
+    calls = []
+
+    def euler(z_t, x0, log_snr_t, log_snr_s, noise, memory, **_):
+        calls.append(memory.setdefault("n", 0))
+        memory["n"] += 1
+        return D.ddim_step(z_t, x0, log_snr_t, log_snr_s)
+
+    monkeypatch.setitem(D.SAMPLERS, "euler", euler)
+    assert StageConfig(resolution=8, network="tiny-test-base", sampler="euler").sampler == "euler"
+    out = D.sample(mixture_denoiser, torch.randn(4, 2, dtype=torch.float64), schedule=D.get_schedule("cosine"),
+                   sampler="euler", steps=3, threshold="none", progress=False)
+    assert calls == [0, 1, 2] and out.shape == (4, 2)
+    with pytest.raises(ValueError, match=r"unknown sampler 'heun'.*ancestral"):
+        D.resolve_sampler("heun")

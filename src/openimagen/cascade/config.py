@@ -7,9 +7,8 @@ from typing import Any, Literal
 
 from openimagen.config import ConfigError, check_positive
 
-__all__ = ["StageConfig", "CascadeConfig", "SAMPLERS", "THRESHOLDS"]
+__all__ = ["StageConfig", "CascadeConfig", "THRESHOLDS"]
 
-SAMPLERS = ("ancestral", "ddim", "dpmpp_2m")
 THRESHOLDS = ("dynamic", "static", "none")
 
 
@@ -24,7 +23,7 @@ class StageConfig:
     network: Any                                      # preset name (openimagen.nn) or a config table with "kind"
     diffusion: dict = field(default_factory=dict)     # openimagen.diffusion.DiffusionConfig fields
     crop_size: int | None = None                      # SR training on random crops of this size (Sec. 2.5); None = full
-    sampler: Literal["ancestral", "ddim", "dpmpp_2m"] = "dpmpp_2m"
+    sampler: str = "dpmpp_2m"                         # a name of openimagen.diffusion.SAMPLERS (or an alias)
     steps: int = 25
     guidance_scale: float = 5.0
     threshold: Literal["dynamic", "static", "none"] = "dynamic"
@@ -35,9 +34,13 @@ class StageConfig:
     eta: float = 0.0                                  # ddim: stochasticity (Song et al. 2021 Eq. 16; 0 = deterministic)
 
     def __post_init__(self) -> None:
-        from openimagen.diffusion import DiffusionConfig
+        from openimagen.diffusion import DiffusionConfig, resolve_sampler
 
         check_positive("resolution", self.resolution)
+        try:
+            self.sampler = resolve_sampler(self.sampler)
+        except ValueError as error:
+            raise ConfigError(f"sampler: {error}") from error
         check_positive("steps", self.steps)
         check_positive("guidance_scale", self.guidance_scale, allow_zero=True)
         if not 0.0 <= self.aug_level <= 1.0:

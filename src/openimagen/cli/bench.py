@@ -9,7 +9,7 @@ import click
 
 from openimagen.cli import UserError
 from openimagen.cli.command import Command
-from openimagen.cli.checks import check_float, check_positive_ints, check_seed
+from openimagen.cli.checks import check_float, check_positive_ints, check_seed, sampler_option
 
 EXAMPLES = """
 \b
@@ -86,7 +86,7 @@ def clear_earlier_images(folder: Path) -> None:
 @click.option("--size", default=64, show_default=True, help="Image size of the render / noise stand-ins.")
 @click.option("--steps", type=int, default=None, help="Sampler steps per stage.  [default: the model's]")
 @click.option("--guidance", type=float, default=None, help="Classifier-free guidance weight.  [default: the model's]")
-@click.option("--sampler", type=click.Choice(["ancestral", "ddim", "dpmpp_2m"]), default=None)
+@sampler_option()
 @click.option("--threshold", type=click.Choice(["none", "static", "dynamic"]), default=None)
 @click.option("--aug-level", type=float, default=None, help="SR noise-conditioning augmentation level.")
 @click.option("--stop-at-stage", type=int, default=None, help="Judge the images of this stage (1 = base).")

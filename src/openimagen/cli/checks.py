@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import click
+
 from openimagen.cli import UserError
 
 __all__ = ["SEED_MAX", "check_positive_ints", "check_float", "check_seed"]
@@ -35,3 +37,14 @@ def check_seed(seed: int | None) -> None:
     if seed is not None and not 0 <= seed <= SEED_MAX:
         raise UserError(f"--seed must be in 0..2^64-1, got {seed}")
 
+
+
+def sampler_option(default: str | None = None):
+    """The `--sampler` option of every subcommand, from the one registry (openimagen.diffusion.SAMPLERS); aliases
+    such as `dpmpp` arrive as their registry name."""
+    from openimagen.diffusion import resolve_sampler, sampler_choices
+
+    return click.option("--sampler", type=click.Choice(sampler_choices()), default=default,
+                        show_default=default is not None,
+                        callback=lambda _ctx, _param, value: None if value is None else resolve_sampler(value),
+                        help="Sampler (dpmpp = dpmpp_2m)." + ("" if default else "  [default: the model's]"))

@@ -12,7 +12,7 @@ from PIL import Image
 from openimagen import diffusion as D
 from openimagen.cli import UserError
 from openimagen.cli.command import Command
-from openimagen.cli.checks import check_seed
+from openimagen.cli.checks import check_seed, sampler_option
 
 
 def toy_images(size: int = 32) -> torch.Tensor:
@@ -54,7 +54,7 @@ def to_pil_grid(images: torch.Tensor) -> Image.Image:
               help="Image to write; its suffix picks the format (.png, .jpg, ...).")
 @click.option("--num-images", default=8, show_default=True, type=click.IntRange(1, 64))
 @click.option("--steps", default=20, show_default=True, type=click.IntRange(1, 1000))
-@click.option("--sampler", default="dpmpp_2m", show_default=True, type=click.Choice(D.SAMPLERS))
+@sampler_option("dpmpp_2m")
 @click.option("--seed", default=0, show_default=True)
 def demo(output: str, num_images: int, steps: int, sampler: str, seed: int) -> None:
     """Sample the exact denoiser of eight toy images (no network, no training) and write a PNG row.

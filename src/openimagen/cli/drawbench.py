@@ -10,6 +10,7 @@ import time
 import click
 
 from openimagen.cli import UserError
+from openimagen.cli.checks import sampler_option
 from openimagen.cli.command import Command
 
 EXAMPLES = """
@@ -47,7 +48,7 @@ def process_state():
 @click.option("--steps", type=click.IntRange(min=1), default=None,
               help="Sampler steps per stage.  [default: the model's]")
 @click.option("--guidance", type=click.FloatRange(min=0), default=None, help="Guidance weight.  [default: the model's]")
-@click.option("--sampler", type=click.Choice(["ancestral", "ddim", "dpmpp_2m"]), default=None)
+@sampler_option()
 @click.option("--threshold", type=click.Choice(["none", "static", "dynamic"]), default=None)
 @click.option("--stop-at-stage", type=click.IntRange(min=1), default=None, help="Last stage to run (1 = base).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N prompts (quick looks).")

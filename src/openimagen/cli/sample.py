@@ -11,7 +11,7 @@ import click
 
 from openimagen.cli import UserError
 from openimagen.cli.command import Command, hide_weight_loading_bar
-from openimagen.cli.checks import check_float, check_positive_ints, check_seed
+from openimagen.cli.checks import check_float, check_positive_ints, check_seed, sampler_option
 from openimagen.cli.model_folder import model_fingerprint, read_saved_config, resolve_model
 from openimagen.cli.pngmeta import read_record
 from openimagen.cli.prompt_checks import check_prompt_lengths, check_prompts_are_utf8, warn_unknown_prompts
@@ -19,7 +19,6 @@ from openimagen.cli.recipe import Recipe, resolve_settings, run_recipe
 from openimagen.cli.sample_output import SampleWriter, check_output
 from openimagen.cli.threads import set_threads
 
-SAMPLER_NAMES = {"ancestral": "ancestral", "ddim": "ddim", "dpmpp": "dpmpp_2m", "dpmpp_2m": "dpmpp_2m"}
 RECIPE_OPTIONS = ("num_images", "seed", "steps", "guidance", "sampler", "threshold", "aug_level", "gamma", "eta",
                   "stop_at_stage", "grid", "batch_size")
 
@@ -78,7 +77,7 @@ def new_recipe(config, prompts, num_images, seed, steps, guidance, sampler, thre
         raise UserError(f"--stop-at-stage {stop_at_stage}: the model has stages 1..{stages}")
     stop = stop_at_stage or stages
     settings = resolve_settings(config, stop, steps=steps, guidance_scale=guidance, threshold=threshold,
-                                sampler=SAMPLER_NAMES[sampler] if sampler else None, aug_level=aug_level,
+                                sampler=sampler, aug_level=aug_level,
                                 gamma=gamma, eta=eta)
     warn_unused_sampler_options(settings, gamma, eta)
     return Recipe(prompts=list(prompts), num_images=num_images or 1,
@@ -119,8 +118,7 @@ def recipe_from_png(ctx: click.Context, png: str, prompts, model: str | None) ->
 @click.option("--steps", type=int, default=None, help="Sampler steps per stage.  [default: the model's]")
 @click.option("--guidance", type=float, default=None,
               help="Classifier-free guidance weight w (1 = off).  [default: the model's]")
-@click.option("--sampler", type=click.Choice(sorted(SAMPLER_NAMES)), default=None,
-              help="Sampler (dpmpp = dpmpp_2m).  [default: the model's]")
+@sampler_option()
 @click.option("--threshold", type=click.Choice(["none", "static", "dynamic"]), default=None,
               help="x0 thresholding (Imagen Sec. 2.3).  [default: the model's]")
 @click.option("--aug-level", type=float, default=None,

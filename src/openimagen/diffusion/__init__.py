@@ -7,7 +7,8 @@ from openimagen.diffusion.parameterization import (
     PREDICTIONS, prediction_to_eps, prediction_to_x0, training_target, x0_to_eps,
 )
 from openimagen.diffusion.process import alpha_sigma, broadcast_like, q_posterior, q_sample, q_transition
-from openimagen.diffusion.samplers import SAMPLERS, ancestral_step, ddim_step, dpmpp_2m_step, sample, time_grid
+from openimagen.diffusion.samplers import (SAMPLER_ALIASES, SAMPLERS, ancestral_step, ddim_step, dpmpp_2m_step,
+                                          resolve_sampler, sample, sampler_choices, time_grid)
 from openimagen.diffusion.schedules import CosineSchedule, LinearSchedule, Schedule, get_schedule
 from openimagen.diffusion.thresholding import dynamic_threshold, get_threshold, static_threshold
 
@@ -15,7 +16,8 @@ __all__ = [
     "Denoiser", "guided_denoiser", "DiffusionConfig", "diffusion_loss", "loss_weight", "sample_times",
     "PREDICTIONS", "prediction_to_eps", "prediction_to_x0", "training_target", "x0_to_eps",
     "alpha_sigma", "broadcast_like", "q_posterior", "q_sample", "q_transition",
-    "SAMPLERS", "ancestral_step", "ddim_step", "dpmpp_2m_step", "sample", "time_grid",
+    "SAMPLERS", "SAMPLER_ALIASES", "resolve_sampler", "sampler_choices",
+    "ancestral_step", "ddim_step", "dpmpp_2m_step", "sample", "time_grid",
     "CosineSchedule", "LinearSchedule", "Schedule", "get_schedule",
     "dynamic_threshold", "get_threshold", "static_threshold",
 ]

@@ -1,7 +1,9 @@
 """Samplers over any denoiser `denoise(z, log_snr) -> x0`, with thresholding of x0 at every step.
 
 Steps are free functions of tensors (one step from t to s < t); `sample` runs a whole chain. Time is continuous, so
-the number of steps is chosen at sample time.
+the number of steps is chosen at sample time. `SAMPLERS` is the one registry of sampler names: every sampler is a
+stepper with the same signature `(z_t, x0, log_snr_t, log_snr_s, noise, memory, **options) -> z_s` (noise is None
+on the last step; `memory` is a dict a multistep sampler keeps between steps).
 """
 
 from __future__ import annotations
@@ -17,9 +19,6 @@ from openimagen.diffusion.parameterization import x0_to_eps
 from openimagen.diffusion.process import alpha_sigma, broadcast_like, q_posterior
 from openimagen.diffusion.schedules import Schedule
 from openimagen.diffusion.thresholding import get_threshold
-
-SAMPLERS = ("ancestral", "ddim", "dpmpp_2m")
-
 
 def time_grid(schedule: Schedule, steps: int, spacing: str = "t") -> Tensor:
     """steps + 1 log-SNR values from t = 1 down to t = 0, spaced uniformly in t or in log-SNR."""
@@ -72,6 +71,40 @@ def dpmpp_2m_step(z_t: Tensor, x0: Tensor, log_snr_t: Tensor, log_snr_s: Tensor,
     return broadcast_like(ratio, z_t) * z_t + broadcast_like(coeff, z_t) * blend
 
 
+def _ancestral(z_t, x0, log_snr_t, log_snr_s, noise, memory, gamma: float = 0.0, **_) -> Tensor:
+    return ancestral_step(z_t, x0, log_snr_t, log_snr_s, noise, gamma)
+
+
+def _ddim(z_t, x0, log_snr_t, log_snr_s, noise, memory, eta: float = 0.0, **_) -> Tensor:
+    return ddim_step(z_t, x0, log_snr_t, log_snr_s, noise, eta)
+
+
+def _dpmpp_2m(z_t, x0, log_snr_t, log_snr_s, noise, memory, **_) -> Tensor:
+    second_order = "x0" in memory and noise is not None      # the first and the last steps are first order
+    z_s = dpmpp_2m_step(z_t, x0, log_snr_t, log_snr_s, memory.get("x0") if second_order else None,
+                        memory.get("log_snr"))
+    memory.update(x0=x0, log_snr=log_snr_t)
+    return z_s
+
+
+Stepper = Callable[..., Tensor]
+SAMPLERS: dict[str, Stepper] = {"ancestral": _ancestral, "ddim": _ddim, "dpmpp_2m": _dpmpp_2m}
+SAMPLER_ALIASES = {"dpmpp": "dpmpp_2m"}
+
+
+def sampler_choices() -> list[str]:
+    """Every name a user may give: the registry's names and their aliases."""
+    return sorted(SAMPLERS) + sorted(SAMPLER_ALIASES)
+
+
+def resolve_sampler(name: str) -> str:
+    """The registry name of `name` (aliases resolved); a ValueError listing the choices for anything else."""
+    name = SAMPLER_ALIASES.get(name, name)
+    if name not in SAMPLERS:
+        raise ValueError(f"unknown sampler {name!r}: expected one of {sampler_choices()}")
+    return name
+
+
 def randn_like_on(z: Tensor, generator: torch.Generator | None) -> Tensor:
     """N(0, I) noise shaped like `z`, drawn on the generator's own device and moved to z's (a CPU generator cannot
     draw CUDA tensors; as diffusers' `randn_tensor`), so a seed gives the same noise on any device."""
@@ -85,23 +118,15 @@ def sample(denoise: Denoiser, noise: Tensor, *, schedule: Schedule, sampler: str
            generator: torch.Generator | None = None, progress: bool = True) -> Tensor:
     """Run a sampler from z_1 = `noise` to t = 0 and return the final x0 estimate.
     `threshold` is "none" | "static" | "dynamic" | a function x0 -> x0, applied to x0 at every step."""
-    if sampler not in SAMPLERS:
-        raise ValueError(f"unknown sampler {sampler!r}: expected one of {SAMPLERS}")
+    step = SAMPLERS[resolve_sampler(sampler)]
     clip = threshold if callable(threshold) else get_threshold(threshold, percentile, max_value)
     log_snrs = time_grid(schedule, steps, spacing).to(noise.device)
-    z, x0_prev, log_snr_prev = noise, None, None
-    batch = noise.shape[0]
+    z, memory, batch = noise, {}, noise.shape[0]
     for i in tqdm(range(steps), desc=sampler, disable=not progress, leave=False):
         log_snr_t, log_snr_s = log_snrs[i], log_snrs[i + 1]
         x0 = clip(denoise(z, log_snr_t.to(noise.dtype).expand(batch)))
-        last = i == steps - 1
-        step_noise = None if last else randn_like_on(z, generator)
-        if sampler == "ancestral":
-            z = ancestral_step(z, x0, log_snr_t, log_snr_s, step_noise, gamma)
-        elif sampler == "ddim":
-            z = ddim_step(z, x0, log_snr_t, log_snr_s, step_noise, eta)
-        else:
-            use_second_order = x0_prev is not None and not last  # first and last steps are first order
-            z = dpmpp_2m_step(z, x0, log_snr_t, log_snr_s, x0_prev if use_second_order else None, log_snr_prev)
-            x0_prev, log_snr_prev = x0, log_snr_t
+        # Every sampler draws one noise tensor per step but the last, used or not: a seed gives later stages the
+        # same random stream whichever sampler ran before them.
+        step_noise = None if i == steps - 1 else randn_like_on(z, generator)
+        z = step(z, x0, log_snr_t, log_snr_s, step_noise, memory, gamma=gamma, eta=eta)
     return z
