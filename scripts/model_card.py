@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from training_time import process_rows  # noqa: E402
 
-from openimagen.data.shapes.spec import write_text_atomic  # noqa: E402
+from openimagen.files import write_text_atomic  # noqa: E402
 
 
 def pairs(items: list[str], what: str) -> dict[str, Path]:

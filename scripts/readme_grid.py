@@ -16,7 +16,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from openimagen.cascade import Cascade
 from openimagen.cli.model_folder import resolve_model
-from openimagen.eval.report import grid_image, save_image_atomic
+from openimagen.eval.report import grid_image
+from openimagen.files import save_image_atomic
 
 PROMPTS = ["a red circle above a blue square", "three green triangles", "a yellow square on the left of a black circle",
            "two purple squares", "a large blue triangle at the bottom", "a small orange circle and a large red square"]

@@ -5,8 +5,8 @@ import torch
 
 from openimagen.cascade.config import StageConfig
 from openimagen.cascade.randomness import SampleRandom
-from openimagen.cascade.stage import build_stage_network, paired_random_crop, stage_loss
-from openimagen.data import downsample
+from openimagen.cascade.stage import build_stage_network, stage_loss
+from openimagen.data import downsample, paired_random_crop
 from openimagen.cascade.text_embedder import TextEmbedder
 from cascade_helpers import WordEncoder, one_thread, perturb  # noqa: F401 - autouse fixture
 
@@ -27,10 +27,10 @@ def test_stratified_times_cover_the_unit_interval_once_per_group():
 def test_paired_crop_takes_the_same_region_of_the_high_and_low_res_images():
     hi = torch.arange(2 * 3 * 16 * 16, dtype=torch.float32).reshape(2, 3, 16, 16)
     lo = hi[:, :, ::2, ::2]   # a "downsample" whose pixels we can trace
-    crop_hi, crop_lo = paired_random_crop(hi, lo, 8, SampleRandom(3, [0, 1]))
+    crop_hi, crop_lo = paired_random_crop(hi, lo, 8, SampleRandom(3, [0, 1]).generators)
     assert crop_hi.shape == (2, 3, 8, 8) and crop_lo.shape == (2, 3, 4, 4)
     assert torch.equal(crop_hi[:, :, ::2, ::2], crop_lo)
-    again_hi, _ = paired_random_crop(hi[1:], lo[1:], 8, SampleRandom(3, [1]))
+    again_hi, _ = paired_random_crop(hi[1:], lo[1:], 8, SampleRandom(3, [1]).generators)
     assert torch.equal(again_hi, crop_hi[1:])   # a sample's crop depends on its own key only
 
 

@@ -1,6 +1,5 @@
 """Folder and manifest sources: right items, sharding by rank and worker, source dispatch, manifest errors."""
 import json
-import os
 from collections import Counter
 
 import pytest

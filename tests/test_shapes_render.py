@@ -68,8 +68,7 @@ def test_an_object_without_readable_coverage_is_a_blob_at_its_box_not_nan(monkey
 
 def test_atomic_writers_give_the_usual_file_mode_not_mkstemps_0600(tmp_path):
     from PIL import Image
-    from openimagen.data.shapes.spec import write_text_atomic
-    from openimagen.eval.report import save_image_atomic
+    from openimagen.files import save_image_atomic, write_text_atomic
     mask = os.umask(0o022)
     try:
         write_text_atomic(tmp_path / "prompts.jsonl", "{}\n")

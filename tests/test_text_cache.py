@@ -95,7 +95,7 @@ def test_killed_run_resumes_to_the_same_cache_as_one_run(encoder, cache_dir, tmp
         encode_captions(CAPTIONS, CrashingEncoder(encoder, calls=3), tmp_path, SHARD, batch_size=BATCH,
                         progress=False)
     assert sorted(p.name for p in tmp_path.glob("*.json")) == ["manifest.json", "shard-00000.json"]
-    (tmp_path / "shard-00001.safetensors.tmp-99999").write_bytes(b"half a shard")   # left by a kill mid-write
+    (tmp_path / ".shard-00001.safetensors.tmp-99999").write_bytes(b"half a shard")   # left by a kill mid-write
     result = encode_captions(CAPTIONS, encoder, tmp_path, SHARD, batch_size=BATCH, progress=False)
     assert (result.shards_skipped, result.shards_written, result.captions_encoded) == (1, 2, 6)
     assert shard_bytes(tmp_path) == shard_bytes(cache_dir)

@@ -1,12 +1,58 @@
-"""Small file helpers shared across the package: the default mode for files written atomically, and reading text
-that must be UTF-8 with an error naming the file, line and byte when it is not."""
+"""Small file helpers shared across the package: the one way a file is written atomically (a temporary file in the
+same folder, then `os.replace`, so a reader or a killed run never sees half a file under its final name), the
+default mode of those files, and reading text that must be UTF-8 with an error naming the file, line and byte."""
 
 from __future__ import annotations
 
+import json
 import os
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Iterator
 
-__all__ = ["give_default_mode", "NotUtf8Error", "decode_utf8", "read_utf8"]
+__all__ = ["atomic_path", "write_bytes_atomic", "write_text_atomic", "write_json_atomic", "save_image_atomic",
+           "give_default_mode", "NotUtf8Error", "decode_utf8", "read_utf8"]
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike, fsync: bool = False) -> Iterator[Path]:
+    """Yields a temporary path beside `path` for the caller to write; on success the file gets the default mode,
+    (with `fsync`) reaches the disk, and replaces `path`; on any error it is removed and `path` is untouched."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")   # unique across hosts
+    try:
+        yield temporary
+        give_default_mode(temporary)
+        if fsync:
+            with open(temporary, "rb+") as handle:
+                os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes, fsync: bool = False) -> None:
+    with atomic_path(path, fsync) as temporary:
+        temporary.write_bytes(data)
+
+
+def write_text_atomic(path: str | os.PathLike, text: str, fsync: bool = False) -> None:
+    """UTF-8 text (the parent folder is created if missing)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomic(path, text.encode("utf-8"), fsync)
+
+
+def write_json_atomic(path: str | os.PathLike, data: Any, fsync: bool = False, **dumps: Any) -> None:
+    """JSON + newline. `dumps` go to `json.dumps` (indent, ...); NaN and Infinity are refused (they are not JSON)
+    unless `allow_nan=True`."""
+    write_text_atomic(path, json.dumps(data, **{"allow_nan": False, **dumps}) + "\n", fsync)
+
+
+def save_image_atomic(image, path: str | os.PathLike, format: str = "PNG", **kwargs: Any) -> None:
+    """A PIL image (`image.save(..., format, **kwargs)`: pnginfo, optimize, ...)."""
+    with atomic_path(path) as temporary:
+        image.save(temporary, format=format, **kwargs)
 
 
 def give_default_mode(path: str | os.PathLike) -> None:

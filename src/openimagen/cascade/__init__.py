@@ -5,8 +5,8 @@ from openimagen.cascade.config import CascadeConfig, StageConfig
 from openimagen.cascade.noise_augmentation import noise_augment
 from openimagen.cascade.pipeline import Cascade
 from openimagen.cascade.randomness import SampleRandom
-from openimagen.cascade.stage import build_stage_network, paired_random_crop, stage_loss
+from openimagen.cascade.stage import build_stage_network, stage_loss
 from openimagen.cascade.text_embedder import TextEmbedder
 
 __all__ = ["Cascade", "CascadeConfig", "StageConfig", "SampleRandom", "TextEmbedder", "build_stage_network",
-           "noise_augment", "paired_random_crop", "stage_loss"]
+           "noise_augment", "stage_loss"]

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 
-import torch
 from torch import Tensor, nn
 
-from openimagen import data, diffusion as D
+from openimagen import diffusion as D
 from openimagen.cascade.config import StageConfig
 from openimagen.cascade.noise_augmentation import noise_augment
 from openimagen.cascade.randomness import SampleRandom
 from openimagen.nn import build_network, config_from_dict, get_preset
 from openimagen.config import ConfigError
 
-__all__ = ["network_config", "build_stage_network", "paired_random_crop", "stage_loss"]
+__all__ = ["network_config", "build_stage_network", "stage_loss"]
 
 
 def network_config(stage: StageConfig, text_dim: int, super_resolution: bool, channels: int = 3):
@@ -35,14 +34,6 @@ def build_stage_network(stage: StageConfig, text_dim: int, super_resolution: boo
                               f"{stage.network if isinstance(stage.network, str) else stage.network.get('kind')!r}; "
                               f"pick a multiple of {factor} or a network with fewer levels")
     return build_network(config)
-
-
-def paired_random_crop(images: Tensor, lowres: Tensor, crop: int, rnd: SampleRandom) -> tuple[Tensor, Tensor]:
-    """`openimagen.data.paired_random_crop` (matching crops of the high-res image and its low-res copy, Sec. 2.5)
-    with each sample's offsets drawn from its own keyed stream."""
-    pairs = [data.paired_random_crop(hi[None], lo[None], crop, generator=g)
-             for hi, lo, g in zip(images, lowres, rnd.generators)]
-    return torch.cat([hi for hi, _ in pairs]), torch.cat([lo for _, lo in pairs])
 
 
 def stage_loss(network: nn.Module, stage: StageConfig, images: Tensor, text_emb: Tensor, text_mask: Tensor,

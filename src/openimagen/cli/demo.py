@@ -13,6 +13,7 @@ from openimagen import diffusion as D
 from openimagen.cli import UserError
 from openimagen.cli.command import Command
 from openimagen.cli.checks import check_seed, sampler_option
+from openimagen.files import save_image_atomic
 
 
 def toy_images(size: int = 32) -> torch.Tensor:
@@ -69,13 +70,8 @@ def demo(output: str, num_images: int, steps: int, sampler: str, seed: int) -> N
     noise = torch.randn(num_images, 3, 32, 32, generator=generator)
     images = D.sample(empirical_denoiser(toy_images()), noise, schedule=D.get_schedule("cosine"), sampler=sampler,
                       steps=steps, threshold="dynamic", generator=generator, progress=True)
-    temporary = f"{output}.tmp-{os.getpid()}"
     try:
-        to_pil_grid(images).save(temporary, format=image_format)
-        os.replace(temporary, output)                 # atomic: a reader never sees half a PNG
+        save_image_atomic(to_pil_grid(images), output, format=image_format)    # a reader never sees half a PNG
     except OSError as error:
         raise UserError(f"cannot write {output}: {error.strerror}; choose a writable -o path") from None
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
     click.echo(f"wrote {output} ({num_images} samples, {sampler}, {steps} steps)")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import click
 
@@ -40,7 +39,7 @@ def device_name() -> str:
 def write_json(out: str | None, record: dict) -> None:
     if out is None:
         return
-    from openimagen.data.shapes.spec import write_text_atomic
+    from openimagen.files import write_text_atomic
 
     try:
         write_text_atomic(out, json.dumps(record, indent=2) + "\n")

@@ -4,13 +4,13 @@ as "Description" for image viewers. Written atomically: a temp file in the same 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from openimagen import __version__
+from openimagen.files import save_image_atomic
 
 __all__ = ["KEY", "save_png", "read_record"]
 
@@ -25,12 +25,7 @@ def save_png(image: Image.Image, path: str | Path, record: dict) -> Path:
     if isinstance(record.get("prompt"), str):
         info.add_itxt("Description", record["prompt"])
     info.add_text("Software", f"openimagen {__version__}")
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        image.save(tmp, format="PNG", pnginfo=info)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    save_image_atomic(image, path, pnginfo=info)
     return path
 
 

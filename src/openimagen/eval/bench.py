@@ -18,7 +18,8 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from openimagen.data.shapes.render import render
-from openimagen.data.shapes.spec import Spec, write_text_atomic
+from openimagen.data.shapes.spec import Spec
+from openimagen.files import save_image_atomic, write_text_atomic
 from openimagen.data.shapes.vocab import CATEGORIES
 from openimagen.eval.judge import JudgeResult, judge
 
@@ -166,7 +167,7 @@ def run_bench(specs: Sequence[Spec], generate: Generator, images_per_prompt: int
 
 def write_outputs(result: BenchResult, out_dir: str | Path, settings: dict[str, Any] | None = None) -> None:
     """metrics.json, prompts.jsonl (per prompt), grid.png and report.html in `out_dir` (each written atomically)."""
-    from openimagen.eval.report import grid_image, html_report, save_image_atomic
+    from openimagen.eval.report import grid_image, html_report
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

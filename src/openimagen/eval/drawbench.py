@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from openimagen.data.shapes.spec import write_text_atomic
+from openimagen.files import write_text_atomic
 from openimagen.eval.bench import image_name
 
 CSV_COLUMNS = ("Prompts", "Category")            # the public DrawBench sheet

@@ -5,14 +5,9 @@ from __future__ import annotations
 import base64
 import html
 import io
-import os
-import tempfile
-from pathlib import Path
 from typing import Any, Sequence
 
 from PIL import Image
-
-from openimagen.files import give_default_mode
 
 
 def grid_image(images: Sequence[Image.Image], columns: int, max_rows: int | None = None, pad: int = 2,
@@ -28,19 +23,6 @@ def grid_image(images: Sequence[Image.Image], columns: int, max_rows: int | None
         grid.paste(image.convert("RGB"), (pad + column * (width + pad), pad + row * (height + pad)))
     return grid
 
-
-def save_image_atomic(image: Image.Image, path: str | os.PathLike, **kwargs: Any) -> None:
-    """Save a PNG so that a reader never sees half of it."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".png")
-    os.close(fd)
-    try:
-        image.save(tmp, format="PNG", **kwargs)
-        give_default_mode(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def _percent(rate: dict[str, Any]) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from jinja2 import Environment
 
-from openimagen.data.shapes.spec import write_text_atomic
+from openimagen.files import write_text_atomic
 from openimagen.rate import pages
 from openimagen.rate.chart import preference_svg
 from openimagen.rate.stats import preference_table, table_csv, votes_csv

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import uuid
 from pathlib import Path
 
 import torch
 from safetensors.torch import save
+
+from openimagen.files import write_bytes_atomic, write_json_atomic
 
 FORMAT = "openimagen-text-cache"
 VERSION = 1
@@ -52,18 +52,8 @@ def shard_record_path(out_dir: Path, shard: int) -> Path:
     return Path(out_dir) / f"shard-{shard:05d}.json"
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file in the same folder and `os.replace` (atomic on POSIX)."""
-    temporary = path.with_name(f"{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")   # unique across hosts
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-
-
 def write_json(path: Path, record: dict) -> None:
-    atomic_write_bytes(path, (json.dumps(record, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+    write_json_atomic(path, record, fsync=True, indent=2, sort_keys=True)
 
 
 def read_json(path: Path) -> dict:
@@ -86,7 +76,7 @@ def write_shard(out_dir: Path, shard: int, embeddings: list[torch.Tensor], texts
         "text_hashes": torch.tensor([text_hash(t) for t in texts], dtype=torch.int64),          # [count]
     }
     data = save(tensors, metadata={"format": FORMAT})   # one key: safetensors orders metadata keys at random
-    atomic_write_bytes(shard_path(out_dir, shard), data)
+    write_bytes_atomic(shard_path(out_dir, shard), data, fsync=True)
     record = {"shard": shard, "count": len(texts), "tokens": int(counts.sum()), "bytes": len(data),
               "sha256": hashlib.sha256(data).hexdigest()}
     write_json(shard_record_path(out_dir, shard), record)

@@ -92,7 +92,7 @@ def _claim_manifest(out_dir: Path, manifest: dict) -> None:
 
 def _shard_complete(out_dir: Path, shard: int) -> bool:
     """True if the shard is stored and intact; removes leftovers of an interrupted write of it."""
-    for leftover in out_dir.glob(f"shard-{shard:05d}.*.tmp-*"):
+    for leftover in out_dir.glob(f".shard-{shard:05d}.*.tmp-*"):
         leftover.unlink(missing_ok=True)
     if not fmt.shard_record_path(out_dir, shard).is_file():
         return False

@@ -19,11 +19,11 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from openimagen.files import give_default_mode
+from openimagen.files import give_default_mode, write_json_atomic
 
-__all__ = ["save_checkpoint", "load_checkpoint", "latest_checkpoint", "latest_good_checkpoint", "load_latest_good_checkpoint",
-           "list_checkpoints",
-           "write_json_atomic", "CheckpointError", "verify_checkpoint", "remove_stale_temp_dirs"]
+__all__ = ["save_checkpoint", "load_checkpoint", "latest_checkpoint", "latest_good_checkpoint",
+           "load_latest_good_checkpoint", "list_checkpoints", "CheckpointError", "verify_checkpoint",
+           "remove_stale_temp_dirs"]
 
 logger = logging.getLogger(__name__)
 
@@ -33,16 +33,6 @@ STATE_FILE = "state.json"
 
 class CheckpointError(RuntimeError):
     """A checkpoint directory is damaged or incomplete; the message names the file."""
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    """Write JSON to a temp file beside `path`, fsync, then os.replace."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w") as handle:
-        json.dump(data, handle, indent=1, sort_keys=True)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
 
 
 def _sha256_and_fsync(path: Path) -> str:
@@ -101,9 +91,8 @@ def save_checkpoint(root: str | Path, step: int, tensors: dict[str, dict[str, to
         save_file({k: v.detach().to("cpu").contiguous().clone() for k, v in group.items()}, str(file))
         give_default_mode(file)                        # safetensors creates 0600 files
         checksums[file.name] = _sha256_and_fsync(file)
-    write_json_atomic(tmp / STATE_FILE, {**state, "step": step, "tensor_files": sorted(tensors),
-                                         "sha256": checksums})
-    give_default_mode(tmp / STATE_FILE)
+    write_json_atomic(tmp / STATE_FILE, {**state, "step": step, "tensor_files": sorted(tensors), "sha256": checksums},
+                      fsync=True, allow_nan=True, indent=1, sort_keys=True)
     _fsync_dir(tmp)
     if final.exists():  # re-saving the same step (e.g. a signal right after a periodic save)
         trash = root / f".trash-{final.name}-{os.getpid()}"

@@ -11,6 +11,8 @@ import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
+from openimagen.files import save_image_atomic
+
 __all__ = ["Feedback", "image_grid"]
 
 
@@ -75,9 +77,7 @@ class Feedback:
             grid = image_grid(sample_fn(make_ema_model()))
         out_dir.mkdir(parents=True, exist_ok=True)
         path = out_dir / f"samples-step-{step:08d}.png"
-        tmp = path.with_name(f".{path.name}.tmp.png")
-        grid.save(tmp)
-        tmp.replace(path)
+        save_image_atomic(grid, path)
         if self.writer:
             self.writer.add_image("samples/ema", np.asarray(grid), step, dataformats="HWC")
         return path

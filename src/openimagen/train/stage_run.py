@@ -12,8 +12,7 @@ from accelerate import Accelerator
 from accelerate.logging import get_logger
 
 from openimagen import data
-from openimagen.cascade import SampleRandom, StageConfig, TextEmbedder, build_stage_network, paired_random_crop, \
-    stage_loss
+from openimagen.cascade import SampleRandom, StageConfig, TextEmbedder, build_stage_network, stage_loss
 from openimagen.cascade.randomness import mix_seed
 from openimagen.cascade.sampling import sample_stage, to_pil
 from openimagen.train.batches import StreamBatches
@@ -67,7 +66,7 @@ class StageLoss:
         if self.lowres_size is not None:
             lowres = data.downsample(images, self.lowres_size)
             if self.stage.crop_size is not None and self.stage.crop_size < self.stage.resolution:
-                images, lowres = paired_random_crop(images, lowres, self.stage.crop_size, rnd)
+                images, lowres = data.paired_random_crop(images, lowres, self.stage.crop_size, rnd.generators)
             lowres = lowres.to(self.device)
         return stage_loss(model, self.stage, images.to(self.device), emb.to(self.device), mask.to(self.device),
                           rnd, lowres, self.group_size)

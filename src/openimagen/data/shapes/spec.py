@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from openimagen.data.shapes.vocab import (CATEGORIES, COLORS, MAX_COUNT, MAX_GROUPS, MAX_OBJECTS, POSITIONS,
                                           RELATIONS, SHAPES, SIZES)
-from openimagen.files import give_default_mode
+from openimagen.files import write_text_atomic
 
 
 class SpecError(ValueError):
@@ -177,17 +176,3 @@ def write_prompts(path: str | os.PathLike, specs: Iterable[Spec]) -> None:
     text = "".join(json.dumps(as_spec(s).to_dict()) + "\n" for s in specs)
     write_text_atomic(path, text)
 
-
-def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        give_default_mode(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
