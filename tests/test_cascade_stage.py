@@ -94,7 +94,7 @@ def test_text_embedder_refuses_a_cache_written_by_another_encoder(tmp_path):
 
 
 def test_a_crop_the_network_cannot_downsample_is_a_config_error():
-    from openimagen.train.typed_config import ConfigError
+    from openimagen.config import ConfigError
 
     stage = StageConfig(resolution=16, network="tiny-test-sr", crop_size=6)   # Efficient U-Net: factor 4
     with pytest.raises(ConfigError, match="crop_size=6 is not divisible by 4"):
@@ -122,7 +122,7 @@ def test_sr_training_draws_aug_levels_from_the_stage_train_aug_range():
 
 
 def test_train_aug_range_must_be_an_ordered_pair_inside_the_unit_interval():
-    from openimagen.train.typed_config import ConfigError
+    from openimagen.config import ConfigError
 
     for bad in [(0.5, 0.2), (0.0, 1.5), (0.0, 0.0), (0.1,)]:
         with pytest.raises(ConfigError, match="train_aug_range"):

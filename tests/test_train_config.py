@@ -3,7 +3,7 @@
 import pytest
 
 from openimagen.train.config import load_config
-from openimagen.train.typed_config import ConfigError
+from openimagen.config import ConfigError
 
 BASE = """
 [cascade]

@@ -9,7 +9,7 @@ results = train(load_config("configs/tiny-2stage.toml", ["data.source=images/"])
 from importlib import import_module
 
 _EXPORTS = {
-    "ConfigError": "typed_config", "TrainConfig": "config", "DataConfig": "config", "ExperimentConfig": "config",
+    "ConfigError": "openimagen.config", "TrainConfig": "config", "DataConfig": "config", "ExperimentConfig": "config",
     "load_config": "config", "config_from_dict": "config", "Trainer": "trainer", "TrainResult": "trainer",
     "TrainingDiverged": "trainer", "make_accelerator": "trainer", "EMA": "ema", "train": "run",
     "export_cascade": "run", "train_stage": "stage_run",
@@ -18,7 +18,8 @@ __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str):
-    """Lazy exports: `openimagen.cascade` imports `openimagen.train.typed_config`, and `run` imports the cascade."""
+    """Lazy exports: `import openimagen.train` stays cheap (Accelerate and the cascade load on first use)."""
     if name not in _EXPORTS:
         raise AttributeError(f"module 'openimagen.train' has no attribute {name!r}")
-    return getattr(import_module(f"openimagen.train.{_EXPORTS[name]}"), name)
+    module = _EXPORTS[name]
+    return getattr(import_module(module if "." in module else f"openimagen.train.{module}"), name)
