@@ -10,6 +10,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 venv=${1:-"$here/.venv-reference"}
 torch_version=$(python3 -c "import torch; print(torch.__version__.split('+')[0])" 2>/dev/null || echo 2.13.0)
 python3 -m venv "$venv"
-"$venv/bin/pip" install --quiet "torch==$torch_version" --index-url https://download.pytorch.org/whl/cpu
-"$venv/bin/pip" install --quiet "imagen-pytorch==2.1.0" -e "$here/.."
+# torch stays at the version of this machine's torch (a CPU build if that is what you use: set PIP_INDEX_URL or
+# PIP_EXTRA_INDEX_URL to your CPU wheel index first); the constraint makes pip fail rather than swap in another
+# (multi-GB CUDA) torch to satisfy torchvision.
+echo "torch==$torch_version" > "$venv/constraints.txt"
+"$venv/bin/pip" install --quiet -c "$venv/constraints.txt" "torch==$torch_version"
+"$venv/bin/pip" install --quiet -c "$venv/constraints.txt" "imagen-pytorch==2.1.0" -e "$here/.."
 echo "reference environment ready: $venv/bin/python benchmarks/bench_unet.py ..."
