@@ -1,0 +1,77 @@
+"""How much color meaning a frozen text encoder gives words the training captions never say (issue 13, wording).
+
+A linear probe (7-way logistic regression) is fit on the encoder's embeddings of every *training* color word of the
+caption grammar (common + rare synonyms, in a few caption frames) and tested on the *held-out* color words of the
+wording split. It is an upper bound of sorts for what a network with linear text projections (cross-attention keys
+and values) can read from the frozen tokens without having seen the word. Usage:
+    python scripts/probe_color_words.py [--encoder minilm]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+from openimagen.data.shapes.synonyms import COLORS
+from openimagen.text import load_encoder
+
+FRAMES = ("a {} circle", "two {} squares", "a small {} triangle on the left", "a {} square above a blue circle",
+          "a big {} disc")
+
+
+def word_features(encoder, word: str) -> list[torch.Tensor]:
+    """Per frame: [mean of the word's tokens, mean of the sentence's tokens] (2 x dim)."""
+    features = []
+    for frame in FRAMES:
+        emb, mask = encoder.encode([frame.format(word)])
+        start = 1 + len(encoder.tokenizer.tokenize(frame.split("{}")[0]))      # after [CLS] and the frame's prefix
+        length = len(encoder.tokenizer.tokenize(word))
+        features.append(torch.cat([emb[0, start:start + length].mean(0), emb[0, :int(mask[0].sum())].mean(0)]))
+    return features
+
+
+def fit_probe(x: torch.Tensor, y: torch.Tensor, classes: int, weight_decay: float = 1e-2):
+    w = torch.zeros(x.shape[1], classes, requires_grad=True)
+    b = torch.zeros(classes, requires_grad=True)
+    optimizer = torch.optim.LBFGS([w, b], max_iter=300)
+
+    def closure():
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(x @ w + b, y) + weight_decay * w.square().sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    return lambda z: (z @ w + b).argmax(1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--encoder", default="minilm")
+    args = parser.parse_args()
+    encoder = load_encoder(args.encoder, max_length=32)
+    names = list(COLORS)
+    train, test = [], []
+    for label, words in enumerate(COLORS.values()):
+        train += [(f, label) for word in words.common + words.rare for f in word_features(encoder, word)]
+        test += [(word, f, label) for word in words.held_out for f in word_features(encoder, word)]
+    x, y = torch.stack([f for f, _ in train]), torch.tensor([label for _, label in train])
+    dim = x.shape[1] // 2
+    for part, columns in (("word tokens", slice(0, dim)), ("sentence mean", slice(dim, 2 * dim))):
+        mean, std = x[:, columns].mean(0), x[:, columns].std(0) + 1e-6
+        predict = fit_probe((x[:, columns] - mean) / std, y, len(names))
+        z = torch.stack([f for _, f, _ in test])
+        guesses = predict((z[:, columns] - mean) / std).tolist()
+        right = sum(g == label for g, (_, _, label) in zip(guesses, test))
+        per_word = {}
+        for g, (word, _, label) in zip(guesses, test):
+            per_word.setdefault(word, []).append(names[g])
+        print(f"{part}: held-out accuracy {right / len(test):.0%} ({right}/{len(test)}; chance {1 / len(names):.0%})")
+        for word, guess in per_word.items():
+            truth = next(n for n, w in COLORS.items() if word in w.held_out)
+            print(f"  {word:14s} ({truth}): {', '.join(guess)}")
+
+
+if __name__ == "__main__":
+    main()
