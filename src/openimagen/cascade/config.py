@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from openimagen.config import ConfigError, check_positive
+from openimagen.config import ConfigError, check_choice, check_positive
 
-__all__ = ["StageConfig", "CascadeConfig", "THRESHOLDS"]
+__all__ = ["StageConfig", "CascadeConfig", "THRESHOLDS", "TASKS"]
 
 THRESHOLDS = ("dynamic", "static", "none")
+TASKS = ("generate", "inpaint")
 
 
 @dataclass
@@ -32,6 +33,7 @@ class StageConfig:
     train_aug_range: tuple[float, float] = (0.0, 1.0)  # SR only: training aug levels ~ U(lo, hi) (Imagen: U(0, 1))
     gamma: float = 0.0                                # ancestral: variance interpolation (App. A; 0 = DDPM posterior)
     eta: float = 0.0                                  # ddim: stochasticity (Song et al. 2021 Eq. 16; 0 = deterministic)
+    task: Literal["generate", "inpaint"] = "generate"  # inpaint: the network also sees a masked image + mask
 
     def __post_init__(self) -> None:
         from openimagen.diffusion import DiffusionConfig, resolve_sampler
@@ -53,6 +55,7 @@ class StageConfig:
         if not 0.0 <= self.gamma <= 1.0:
             raise ConfigError(f"gamma: must be in [0, 1], got {self.gamma!r}")
         check_positive("eta", self.eta, allow_zero=True)
+        check_choice("task", self.task, TASKS)
         if not 0.5 <= self.percentile <= 1.0:
             raise ConfigError(f"percentile: must be in [0.5, 1], got {self.percentile!r}")
         if self.crop_size is not None and not 0 < self.crop_size <= self.resolution:
