@@ -22,11 +22,19 @@ from openimagen.cascade.pipeline import SAMPLING_KEYS, Cascade, new_seed, per_ou
 from openimagen.cascade.randomness import mix_seed
 from openimagen.cascade.sampling import KnownRegion, center_square, from_pil
 
-__all__ = ["METHODS", "inpaint", "outpaint", "read_mask", "outpaint_canvas"]
+__all__ = ["METHODS", "EditInputError", "inpaint", "outpaint", "read_mask", "outpaint_canvas"]
 
 METHODS = ("repaint", "naive", "trained")
 WHITE = 128                 # mask pixels at least this bright (8-bit grey) are regenerated
 CANVAS_FILL = (127, 127, 127)   # what the new area of an outpainting canvas holds before it is generated
+
+
+class EditInputError(ValueError):
+    """An edit's input cannot be used; `input` names which: "image", "mask", "pad" or "method"."""
+
+    def __init__(self, input: str, message: str) -> None:
+        super().__init__(message)
+        self.input = input
 
 
 def read_mask(mask: Image.Image, image: Image.Image) -> Image.Image:
@@ -34,7 +42,7 @@ def read_mask(mask: Image.Image, image: Image.Image) -> Image.Image:
     (grey >= 128) are white. A mask of another size but the same aspect ratio is resized with nearest; another
     aspect ratio is a ValueError (the mask was probably made for another image)."""
     if not isinstance(mask, Image.Image):
-        raise TypeError(f"mask must be a PIL image, got {type(mask).__name__}")
+        raise EditInputError("mask", f"mask must be a PIL image, got {type(mask).__name__}")
     if mask.mode in ("I", "I;16", "I;16B", "I;16L", "F"):          # 16/32-bit greys: white is the top half
         array = np.asarray(mask, dtype=np.float64)
         top = 65535.0 if mask.mode.startswith("I;16") or array.max() > 255 else 255.0
@@ -44,8 +52,8 @@ def read_mask(mask: Image.Image, image: Image.Image) -> Image.Image:
     if grey.size != image.size:
         (mw, mh), (iw, ih) = grey.size, image.size
         if abs(mw * ih - mh * iw) > max(mw, mh, iw, ih):            # aspect ratios differ by more than a pixel
-            raise ValueError(f"the mask is {mw}x{mh} but the image is {iw}x{ih}: another aspect ratio; give a mask "
-                             "of the image's size (a same-shaped mask of another size is resized with nearest)")
+            raise EditInputError("mask", f"the mask is {mw}x{mh} but the image is {iw}x{ih}: another aspect ratio; "
+                                 "give a mask of the image's size (one of the same shape is resized with nearest)")
         grey = grey.resize(image.size, Image.NEAREST)
     return grey
 
@@ -77,11 +85,11 @@ def inpaint(cascade: Cascade, prompts: str | list[str], image: Any, mask: Any, n
     if unknown:
         raise TypeError(f"inpaint() got unknown keyword(s) {unknown}")
     if method not in METHODS:
-        raise ValueError(f"method: expected one of {list(METHODS)}, got {method!r}")
+        raise EditInputError("method", f"method: expected one of {list(METHODS)}, got {method!r}")
     stages = cascade.config.stages
     if method == "trained" and not any(stage.task == "inpaint" for stage in stages):
-        raise ValueError("method='trained' needs a stage trained with task = 'inpaint'; this cascade has none "
-                         "(use method='repaint', or train one: docs/editing.md)")
+        raise EditInputError("method", "method='trained' needs a stage trained with task = 'inpaint'; this cascade "
+                             "has none (use method='repaint', or train one: docs/editing.md)")
     if min(jump_length, jump_n_sample) < 1:
         raise ValueError(f"jump_length and jump_n_sample must be >= 1, got {jump_length} and {jump_n_sample}")
     last = stop_at_stage or len(stages)
@@ -89,14 +97,16 @@ def inpaint(cascade: Cascade, prompts: str | list[str], image: Any, mask: Any, n
         raise ValueError("need at least one prompt, num_images_per_prompt >= 1, max_batch_size >= 1 and "
                          f"1 <= stop_at_stage <= {len(stages)}")
     images = per_output(image, len(prompts), num_images_per_prompt, "image")
+    if not all(isinstance(im, Image.Image) for im in images):
+        raise EditInputError("image", f"image must be PIL images, got {type(images[0]).__name__}")
     masks = [read_mask(m, i) for m, i in zip(per_output(mask, len(prompts), num_images_per_prompt, "mask"), images)]
     settings = {n: cascade._stage_settings(n, sampling, stage_overrides) for n in range(1, last + 1)}
     known = {n: from_pil(images, stages[n - 1].resolution) for n in settings}
     regions = {n: torch.cat([stage_mask(m, stages[n - 1].resolution) for m in masks]) for n in settings}
     for index, region in enumerate(regions[last]):
         if not region.any():
-            raise ValueError(f"mask {index + 1} has no white pixel at the output resolution ({stages[last - 1].resolution}"
-                             " px): nothing to regenerate")
+            raise EditInputError("mask", f"mask {index + 1} has no white pixel at the output resolution "
+                                 f"({stages[last - 1].resolution} px): nothing to regenerate")
     seed = new_seed() if seed is None else seed
 
     def known_for(number: int, start: int, end: int) -> KnownRegion | None:
@@ -115,18 +125,20 @@ def outpaint_canvas(image: Image.Image, pad: tuple[int, int, int, int], size: in
     """(canvas, mask) at `size` x `size`: `image` extended by `pad` = (left, top, right, bottom) of its own pixels,
     the whole scaled to fit the square (centred if it is not square); the mask is white outside the image."""
     if not isinstance(image, Image.Image):
-        raise TypeError(f"image must be a PIL image, got {type(image).__name__}")
+        raise EditInputError("image", f"image must be a PIL image, got {type(image).__name__}")
     pad = tuple(pad)
     if len(pad) != 4 or any(not isinstance(p, int) or isinstance(p, bool) or p < 0 for p in pad):
-        raise ValueError(f"pad: expected 4 integers >= 0 (left, top, right, bottom), got {pad!r}")
+        raise EditInputError("pad", f"pad: expected 4 integers >= 0 (left, top, right, bottom), got {pad!r}")
     left, top, right, bottom = pad
     width, height = image.width + left + right, image.height + top + bottom
     scale = size / max(width, height)
     x0, y0 = (size - width * scale) / 2 + left * scale, (size - height * scale) / 2 + top * scale
     box = (round(x0), round(y0), round(x0 + image.width * scale), round(y0 + image.height * scale))
     if box[2] <= box[0] or box[3] <= box[1]:
-        raise ValueError(f"pad {list(pad)} leaves no pixel of the {image.width}x{image.height} image on the "
-                         f"{size}x{size} canvas; use a smaller pad")
+        raise EditInputError("pad", f"pad {list(pad)} leaves no pixel of the {image.width}x{image.height} image "
+                             f"on the {size}x{size} canvas; use a smaller pad")
+    if box == (0, 0, size, size):
+        raise EditInputError("pad", f"pad {list(pad)} leaves nothing to generate on the {size}x{size} canvas")
     canvas = Image.new("RGB", (size, size), CANVAS_FILL)
     canvas.paste(image.convert("RGB").resize((box[2] - box[0], box[3] - box[1]), Image.LANCZOS), box[:2])
     mask = Image.new("L", (size, size), 255)
