@@ -51,6 +51,9 @@ class TrainConfig:
     sample_prompts: list[str] = field(default_factory=list)
     max_bad_steps: int = 10                           # K consecutive NaN/Inf steps stop the run
     progress: bool = True                             # tqdm bar (main process only)
+    init_from: str | None = None                      # a saved cascade folder: each trained stage starts from its
+                                                      # stage's (EMA) weights, new input channels at zero; untrained
+                                                      # stages are exported from it
 
     def __post_init__(self) -> None:
         for name in ("max_steps", "batch_size", "checkpoint_every", "keep_last", "log_every", "max_bad_steps"):
