@@ -16,6 +16,8 @@ from openimagen.cascade import SampleRandom, StageConfig, TextEmbedder, build_st
 from openimagen.cascade.pretrained import load_stage_weights
 from openimagen.cascade.randomness import mix_seed
 from openimagen.config import ConfigError
+from openimagen.data.weights import weight_summary
+from openimagen.files import write_json_atomic
 from openimagen.nn import load_widened
 from openimagen.cascade.sampling import sample_stage, to_pil
 from openimagen.train.batches import StreamBatches
@@ -50,7 +52,8 @@ def noisy_text(emb: torch.Tensor, mask: torch.Tensor, scale: float, noise: torch
 class StageLoss:
     """loss_fn(model, batch) -> [b] for one stage: caption dropout p -> "" (classifier-free guidance, Sec. 2.3),
     optional noise on the text tokens, SR input = the image's own anti-aliased downsample (+ matching random
-    crops), random masks for an inpainting stage, then `stage_loss`."""
+    crops), random masks for an inpainting stage, then `stage_loss`, times each example's weight if the data
+    carries one (`train.example_weight` in loss mode)."""
 
     def __init__(self, stage: StageConfig, lowres_size: int | None, embedder: TextEmbedder, cond_drop_prob: float,
                  seed: int, group_size: int, device: torch.device, text_noise: float = 0.0) -> None:
@@ -74,8 +77,9 @@ class StageLoss:
         inpaint_mask = None
         if self.stage.task == "inpaint":
             inpaint_mask = data.random_masks(images, rnd.generators, self.stage.inpaint_masks).to(self.device)
-        return stage_loss(model, self.stage, images.to(self.device), emb.to(self.device), mask.to(self.device),
-                          rnd, lowres, self.group_size, inpaint_mask)
+        losses = stage_loss(model, self.stage, images.to(self.device), emb.to(self.device), mask.to(self.device),
+                            rnd, lowres, self.group_size, inpaint_mask)
+        return losses if "weight" not in batch else losses * batch["weight"].to(losses)
 
 
 def _fixed_examples(config: ExperimentConfig, resolution: int, count: int) -> dict:
@@ -134,6 +138,16 @@ def initial_network(config: ExperimentConfig, number: int, text_dim: int) -> tor
     return network
 
 
+def log_example_weights(weights, example_weight, run_dir: Path, accelerator: Accelerator) -> None:
+    """Say how the examples are weighted, and keep it in run_dir/example_weights.json (main process)."""
+    summary = {"field": example_weight.field, "mode": example_weight.mode, **weight_summary(weights)}
+    logger.info(f"example weights ({example_weight.mode}) from {example_weight.field!r}: min {summary['min']:.3g}, "
+                f"mean {summary['mean']:.3g}, max {summary['max']:.3g}, effective examples "
+                f"{summary['effective_examples']:.1f} of {summary['count']}")
+    if accelerator.is_main_process:
+        write_json_atomic(run_dir / "example_weights.json", summary, indent=1)
+
+
 def train_stage(config: ExperimentConfig, number: int, accelerator: Accelerator | None = None,
                 embedder: TextEmbedder | None = None) -> TrainResult:
     """Train stage `number` (1-based) to `train.max_steps`, resuming from its latest checkpoint."""
@@ -149,7 +163,10 @@ def train_stage(config: ExperimentConfig, number: int, accelerator: Accelerator 
     dataset = data.build_dataset(config.data.source, stage.resolution, random_crop=config.data.random_crop,
                                  min_size=config.data.min_size, rank=accelerator.process_index,
                                  world_size=accelerator.num_processes,
-                                 seed=c.seed if config.data.shuffle_seed is None else config.data.shuffle_seed)
+                                 seed=c.seed if config.data.shuffle_seed is None else config.data.shuffle_seed,
+                                 example_weight=c.example_weight)
+    if c.example_weight is not None:
+        log_example_weights(dataset.example_weights, c.example_weight, stage_dir(config, number), accelerator)
     batches = StreamBatches(dataset, micro, accelerator.process_index, accelerator.num_processes,
                             config.data.num_workers)
     loss_fn = StageLoss(stage, lowres_size, embedder, c.cond_drop_prob, mix_seed(c.seed, number), c.batch_size,
