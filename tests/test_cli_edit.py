@@ -70,7 +70,7 @@ def test_edit_with_a_pad_outpaints_the_border(model, tmp_path):
     (["{scene}", "a"], "give either --mask MASK"),
     (["{scene}", "--mask", "{mask}", "--pad", "1,1,1,1", "a"], "give either --mask MASK"),
     (["{scene}", "--mask", "{mask}"], "give a PROMPT after IMAGE"),
-    (["{scene}", "--mask", "{mask}", "--method", "trained", "a"], "needs a stage trained with task = 'inpaint'"),
+    (["{scene}", "--mask", "{mask}", "--method", "trained", "a"], "has no stage trained with task = 'inpaint'"),
     (["{scene}", "--mask", "{mask}", "a red circle above a blue square"], "is 9 tokens long"),
     (["{scene}", "--mask", "{mask}", "--jump-n-sample", "0", "a"], "--jump-n-sample must be a positive integer"),
 ])

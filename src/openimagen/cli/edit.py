@@ -102,7 +102,11 @@ def edit(image, prompts, mask, pad, output, model, method, jump_length, jump_n_s
     source = open_input(image, "IMAGE")
     mask_image = open_input(mask, "--mask") if mask is not None else None
     folder = resolve_model(model)
-    fingerprint = model_fingerprint(folder, read_saved_config(folder))
+    saved = read_saved_config(folder)
+    if method == "trained" and not any(s.get("task") == "inpaint" for s in saved["cascade"]["stages"]):
+        raise UserError(f"--method trained: {folder} has no stage trained with task = 'inpaint' (use --method "
+                        "repaint, or train one: docs/editing.md)")
+    fingerprint = model_fingerprint(folder, saved)
     set_threads(threads)
     cascade = load_cascade(folder, list(prompts))
     import torch
