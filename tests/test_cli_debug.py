@@ -6,7 +6,7 @@ import pytest
 
 from cli_helpers import assert_one_line_error, cli, error_chain
 
-SUBCOMMANDS = ["bench", "demo", "encode", "export", "info", "sample", "train", "rate", "eval fid", "eval clip-score",
+SUBCOMMANDS = ["bench", "demo", "edit", "encode", "export", "info", "sample", "train", "rate", "eval fid", "eval clip-score",
                "drawbench generate"]
 
 

@@ -12,7 +12,7 @@ from cli_helpers import cli
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("name", ["sample", "info", "train", "encode", "bench"])
+@pytest.mark.parametrize("name", ["sample", "edit", "info", "train", "encode", "bench"])
 def test_help_has_examples(name):
     result = cli(name, "--help")
     assert result.exit_code == 0 and "Examples:" in result.output

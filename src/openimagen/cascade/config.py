@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from openimagen.config import ConfigError, check_positive
+from openimagen.config import ConfigError, check_choice, check_positive
 
-__all__ = ["StageConfig", "CascadeConfig", "THRESHOLDS"]
+__all__ = ["StageConfig", "CascadeConfig", "THRESHOLDS", "TASKS"]
 
 THRESHOLDS = ("dynamic", "static", "none")
+TASKS = ("generate", "inpaint")
 
 
 @dataclass
@@ -32,6 +33,9 @@ class StageConfig:
     train_aug_range: tuple[float, float] = (0.0, 1.0)  # SR only: training aug levels ~ U(lo, hi) (Imagen: U(0, 1))
     gamma: float = 0.0                                # ancestral: variance interpolation (App. A; 0 = DDPM posterior)
     eta: float = 0.0                                  # ddim: stochasticity (Song et al. 2021 Eq. 16; 0 = deterministic)
+    task: Literal["generate", "inpaint"] = "generate"  # inpaint: the network also sees a masked image + mask
+    inpaint_masks: dict[str, float] | None = None     # inpaint training: mask kind -> weight (box, brush, object,
+                                                      # full); None = openimagen.data.masks.DEFAULT_MIX
 
     def __post_init__(self) -> None:
         from openimagen.diffusion import DiffusionConfig, resolve_sampler
@@ -53,6 +57,14 @@ class StageConfig:
         if not 0.0 <= self.gamma <= 1.0:
             raise ConfigError(f"gamma: must be in [0, 1], got {self.gamma!r}")
         check_positive("eta", self.eta, allow_zero=True)
+        check_choice("task", self.task, TASKS)
+        if self.inpaint_masks is not None:
+            from openimagen.data.masks import check_mix
+
+            try:
+                check_mix(self.inpaint_masks)
+            except ValueError as error:
+                raise ConfigError(f"inpaint_masks: {error}") from error
         if not 0.5 <= self.percentile <= 1.0:
             raise ConfigError(f"percentile: must be in [0.5, 1], got {self.percentile!r}")
         if self.crop_size is not None and not 0 < self.crop_size <= self.resolution:

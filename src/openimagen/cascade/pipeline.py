@@ -11,13 +11,14 @@ from tqdm.auto import tqdm
 
 from openimagen.cascade.config import CascadeConfig
 from openimagen.cascade.randomness import mix_seed
-from openimagen.cascade.sampling import from_pil, sample_stage, to_pil
+from openimagen.cascade.sampling import KnownRegion, from_pil, sample_stage, to_pil
 from openimagen.cascade.stage import build_stage_network
 from openimagen.cascade.text_embedder import TextEmbedder
 
 __all__ = ["Cascade"]
 
 SAMPLING_KEYS = ("sampler", "steps", "guidance_scale", "threshold", "percentile", "aug_level", "gamma", "eta")
+KnownFor = Callable[[int, int, int], "KnownRegion | None"]   # (stage, first output, end) -> what the edit keeps
 
 
 def default_embedder(config: CascadeConfig) -> TextEmbedder:
@@ -72,15 +73,27 @@ class Cascade:
         return settings
 
     def _start_images(self, start_image: Any, prompts: list[str], repeat: int, start_stage: int) -> torch.Tensor:
-        images = [start_image] if isinstance(start_image, Image.Image) else list(start_image)
-        if len(images) == len(prompts):
-            images = [im for im in images for _ in range(repeat)]
-        elif len(images) == 1:
-            images = images * len(prompts) * repeat
-        elif len(images) != len(prompts) * repeat:
-            raise ValueError(f"start_image: give 1 image, one per prompt ({len(prompts)}) or one per output "
-                             f"({len(prompts) * repeat}); got {len(images)}")
+        images = per_output(start_image, len(prompts), repeat, "start_image")
         return from_pil(images, self.config.lowres_resolution(start_stage))
+
+    def inpaint(self, prompts: str | list[str], image: Any, mask: Any, num_images_per_prompt: int = 1,
+                seed: int | None = None, method: str = "repaint", jump_length: int = 1, jump_n_sample: int = 1,
+                **sampling: Any) -> list[Image.Image]:
+        """Regenerate the white part of `mask` from the prompt(s), keeping the rest of `image`: see
+        `openimagen.cascade.editing.inpaint` (methods "repaint", "naive", "trained") and docs/editing.md."""
+        from openimagen.cascade.editing import inpaint
+
+        return inpaint(self, prompts, image, mask, num_images_per_prompt, seed, method, jump_length, jump_n_sample,
+                       **sampling)
+
+    def outpaint(self, prompts: str | list[str], image: Any, pad: tuple[int, int, int, int],
+                 num_images_per_prompt: int = 1, seed: int | None = None, method: str = "repaint",
+                 **settings: Any) -> list[Image.Image]:
+        """Extend `image` by `pad` = (left, top, right, bottom) pixels (the canvas scaled to the model's resolution)
+        and generate the new area: see `openimagen.cascade.editing.outpaint`."""
+        from openimagen.cascade.editing import outpaint
+
+        return outpaint(self, prompts, image, pad, num_images_per_prompt, seed, method, **settings)
 
     def __call__(self, prompts: str | list[str], num_images_per_prompt: int = 1, seed: int | None = None,
                  guidance_scale: float | None = None, steps: int | None = None, sampler: str | None = None,
@@ -111,7 +124,16 @@ class Cascade:
         expanded = [p for p in prompts for _ in range(num_images_per_prompt)]
         lowres_all = None if start_stage == 1 else self._start_images(start_image, prompts, num_images_per_prompt,
                                                                        start_stage)
-        seed = int(torch.randint(2**62, ()).item()) if seed is None else seed
+        outputs = self._sample_chain(expanded, settings, new_seed() if seed is None else seed, lowres_all,
+                                     max_batch_size, progress, on_batch)
+        return outputs if return_all_stages else outputs[last]
+
+    def _sample_chain(self, expanded: list[str], settings: dict[int, dict], seed: int, lowres_all: torch.Tensor | None,
+                      max_batch_size: int, progress: bool, on_batch: Callable | None,
+                      known: KnownFor | None = None) -> dict[int, list[Image.Image]]:
+        """The stages of `settings` for every prompt of `expanded`, in batches; `known(stage, start, end)` gives
+        what an edit keeps of outputs start:end at that stage (then the stage's output is its composite)."""
+        last = max(settings)
         outputs: dict[int, list[Image.Image]] = {n: [] for n in settings}
         for start in range(0, len(expanded), max_batch_size):
             chunk = expanded[start:start + max_batch_size]
@@ -120,9 +142,30 @@ class Cascade:
             lowres = None if lowres_all is None else lowres_all[start:start + max_batch_size]
             for number in tqdm(settings, desc="stages", disable=not progress, leave=False):
                 stage = self.config.stages[number - 1]
+                region = None if known is None else known(number, start, start + len(chunk))
                 lowres = sample_stage(self.networks[number - 1], stage, emb, mask, lowres, generator,
-                                      channels=self.config.channels, progress=progress, **settings[number])
+                                      channels=self.config.channels, progress=progress, known=region,
+                                      **settings[number])
+                if region is not None:
+                    lowres = torch.where(region.mask.to(lowres.device) > 0.5, lowres, region.image.to(lowres))
                 outputs[number].extend(to_pil(lowres))
             if on_batch is not None:
                 on_batch(start, outputs[last][start:])
-        return outputs if return_all_stages else outputs[last]
+        return outputs
+
+
+def new_seed() -> int:
+    return int(torch.randint(2**62, ()).item())
+
+
+def per_output(items: Any, prompts: int, repeat: int, what: str) -> list:
+    """One PIL image (or a list of 1, one per prompt or one per output) -> one per output, prompt-major."""
+    items = [items] if isinstance(items, Image.Image) else list(items)
+    if len(items) == prompts:
+        return [item for item in items for _ in range(repeat)]
+    if len(items) == 1:
+        return items * prompts * repeat
+    if len(items) != prompts * repeat:
+        raise ValueError(f"{what}: give 1 image, one per prompt ({prompts}) or one per output ({prompts * repeat}); "
+                         f"got {len(items)}")
+    return items

@@ -18,7 +18,7 @@ from openimagen.files import give_default_mode
 from openimagen.nn import build_network, config_from_dict, config_to_dict
 from openimagen.config import from_dict, to_dict
 
-__all__ = ["save_cascade", "load_cascade", "FORMAT"]
+__all__ = ["save_cascade", "load_cascade", "load_stage_weights", "FORMAT"]
 
 
 
@@ -67,26 +67,38 @@ def load_cascade(directory: str | Path, weights: str = "ema", embedder=None, dev
     from openimagen.cascade.pipeline import Cascade
 
     directory = Path(directory)
-    if weights not in ("ema", "raw"):
-        raise ValueError(f"weights: expected 'ema' or 'raw', got {weights!r}")
     saved = read_saved_config(directory)
     networks = []
     for number, record in enumerate(saved["stages"], start=1):
-        key = "weights" if weights == "ema" else "raw_weights"
-        if key not in record:
-            raise FileNotFoundError(f"stage {number} of {directory} has no raw weights; load weights='ema'")
         with torch.device("meta"):
             network = build_network(config_from_dict(record["network"]))
-        path = directory / record[key]
-        try:
-            tensors = load_file(str(path), device=str(device))
-        except Exception as error:  # noqa: BLE001 - safetensors raises its own error types for damaged files
-            raise damaged(path, error) from error
-        check_tensor_shapes(path, number, {k: v.shape for k, v in network.state_dict().items()},
-                            {k: v.shape for k, v in tensors.items()})
-        # clone: memory-mapped file tensors make every forward slow; fp16-stored weights compute in fp32
-        network.load_state_dict({k: v.to(torch.float32, copy=True) if v.is_floating_point() else v.clone()
-                                 for k, v in tensors.items()},
-                                assign=True)
+        network.load_state_dict(load_stage_weights(directory, number, weights, device, saved), assign=True)
         networks.append(network)
     return Cascade(from_dict(CascadeConfig, saved["cascade"]), networks, embedder)
+
+
+def load_stage_weights(directory: str | Path, number: int, weights: str = "ema", device: str | torch.device = "cpu",
+                       saved: dict | None = None) -> dict[str, torch.Tensor]:
+    """Stage `number`'s tensors (float32 copies) from a saved folder, checked against the network its config.json
+    builds (ModelFolderError naming the file otherwise); e.g. to start a fine-tune from them."""
+    directory = Path(directory)
+    if weights not in ("ema", "raw"):
+        raise ValueError(f"weights: expected 'ema' or 'raw', got {weights!r}")
+    saved = saved or read_saved_config(directory)
+    if not 1 <= number <= len(saved["stages"]):
+        raise ValueError(f"{directory} has stages 1..{len(saved['stages'])}, not {number}")
+    record = saved["stages"][number - 1]
+    key = "weights" if weights == "ema" else "raw_weights"
+    if key not in record:
+        raise FileNotFoundError(f"stage {number} of {directory} has no raw weights; load weights='ema'")
+    with torch.device("meta"):
+        network = build_network(config_from_dict(record["network"]))
+    path = directory / record[key]
+    try:
+        tensors = load_file(str(path), device=str(device))
+    except Exception as error:  # noqa: BLE001 - safetensors raises its own error types for damaged files
+        raise damaged(path, error) from error
+    check_tensor_shapes(path, number, {k: v.shape for k, v in network.state_dict().items()},
+                        {k: v.shape for k, v in tensors.items()})
+    # clone: memory-mapped file tensors make every forward slow; fp16-stored weights compute in fp32
+    return {k: v.to(torch.float32, copy=True) if v.is_floating_point() else v.clone() for k, v in tensors.items()}

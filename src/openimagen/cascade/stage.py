@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import torch
 from torch import Tensor, nn
 
 from openimagen import diffusion as D
@@ -13,14 +14,14 @@ from openimagen.cascade.randomness import SampleRandom
 from openimagen.nn import build_network, config_from_dict, get_preset
 from openimagen.config import ConfigError
 
-__all__ = ["network_config", "build_stage_network", "stage_loss"]
+__all__ = ["network_config", "build_stage_network", "stage_loss", "inpaint_input"]
 
 
 def network_config(stage: StageConfig, text_dim: int, super_resolution: bool, channels: int = 3):
     """The stage's network config with the cascade's facts filled in: text width, channels, low-res conditioning."""
     base = get_preset(stage.network) if isinstance(stage.network, str) else config_from_dict(stage.network)
     return dataclasses.replace(base, text_dim=text_dim, lowres_cond=super_resolution, in_channels=channels,
-                               out_channels=channels)
+                               out_channels=channels, inpaint_cond=stage.task == "inpaint")
 
 
 def build_stage_network(stage: StageConfig, text_dim: int, super_resolution: bool, channels: int = 3) -> nn.Module:
@@ -36,11 +37,21 @@ def build_stage_network(stage: StageConfig, text_dim: int, super_resolution: boo
     return build_network(config)
 
 
+def inpaint_input(known: Tensor, mask: Tensor) -> Tensor:
+    """The conditioning of an inpainting network [b, c + 1, h, w]: the known image with the region to regenerate
+    zeroed (mask [b, 1, h, w], 1 = regenerate), then the mask. An all-ones mask asks for a whole new image."""
+    mask = mask.to(known.dtype).expand(known.shape[0], 1, *known.shape[2:])
+    return torch.cat([known * (1.0 - mask), mask], dim=1)
+
+
 def stage_loss(network: nn.Module, stage: StageConfig, images: Tensor, text_emb: Tensor, text_mask: Tensor,
-               rnd: SampleRandom, lowres: Tensor | None = None, group_size: int | None = None) -> Tensor:
+               rnd: SampleRandom, lowres: Tensor | None = None, group_size: int | None = None,
+               inpaint_mask: Tensor | None = None) -> Tensor:
     """Per-sample diffusion loss [b] of one stage. SR stages see `lowres` corrupted at aug_t ~ U(lo, hi) per sample
-    (`stage.train_aug_range`, Imagen: U(0, 1)) and are told its log-SNR (noise-conditioning augmentation, Sec. 2.4). All randomness comes from `rnd`;
-    `group_size` (the global batch) gives low-discrepancy times when the diffusion config asks for them."""
+    (`stage.train_aug_range`, Imagen: U(0, 1)) and are told its log-SNR (noise-conditioning augmentation, Sec. 2.4).
+    Inpainting stages (`task = "inpaint"`) see the image outside `inpaint_mask` [b, 1, h, w] (1 = regenerate) and
+    the mask. All randomness comes from `rnd`; `group_size` (the global batch) gives low-discrepancy times when the
+    diffusion config asks for them."""
     config = stage.diffusion_config
     schedule = config.get_schedule()
     t = rnd.stratified(group_size) if config.low_discrepancy and group_size else rnd.uniform()
@@ -50,5 +61,9 @@ def stage_loss(network: nn.Module, stage: StageConfig, images: Tensor, text_emb:
         lo, hi = stage.train_aug_range
         aug_level, aug_noise = lo + (hi - lo) * rnd.uniform(), rnd.normal(lowres.shape[1:]).to(lowres)
         extra["lowres"], extra["aug_log_snr"] = noise_augment(lowres, aug_level.to(lowres), schedule, aug_noise)
+    if (stage.task == "inpaint") != (inpaint_mask is not None):
+        raise ValueError(f"inpaint_mask is needed exactly when the stage's task is 'inpaint' (it is {stage.task!r})")
+    if inpaint_mask is not None:
+        extra["inpaint"] = inpaint_input(images, inpaint_mask.to(images))
     return D.diffusion_loss(lambda z, log_snr: network(z, log_snr, text_emb, text_mask, **extra), images, config,
                             noise=noise, t=t.to(images))

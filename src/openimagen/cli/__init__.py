@@ -35,10 +35,10 @@ class LazyGroup(click.Group):
         return getattr(importlib.import_module(f"openimagen.cli.{module}"), attribute or name)
 
 
-SUBCOMMANDS = {"bench": "bench", "demo": "demo", "drawbench": "drawbench", "encode": "encode",
+SUBCOMMANDS = {"bench": "bench", "demo": "demo", "drawbench": "drawbench", "edit": "edit", "encode": "encode",
                "eval": "eval:eval_group", "export": "export", "info": "info", "rate": "rate", "sample": "sample",
                "train": "train"}
-FAST_EXIT = ("demo", "info", "sample")   # nothing left to clean up when they end: skip the interpreter's teardown
+FAST_EXIT = ("demo", "edit", "info", "sample")   # nothing left to clean up when they end: skip the interpreter's teardown
 
 
 @click.group(cls=LazyGroup, subcommands=SUBCOMMANDS, context_settings={"help_option_names": ["-h", "--help"]})

@@ -98,6 +98,9 @@ def recipe_from_png(ctx: click.Context, png: str, prompts, model: str | None) ->
         recipe = Recipe.from_dict(record["recipe"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:     # a damaged or foreign record
         raise UserError(f"--from-png {png}: {error}") from error
+    if record.get("format") == "openimagen-edit":
+        raise UserError(f"--from-png {png} was written by `openimagen edit`; its recipe needs the input image, so "
+                        "re-run that edit command (its inputs are in the record)")
     image, total = record.get("image"), len(recipe.prompts) * recipe.num_images
     if image != "grid" and not (isinstance(image, int) and 0 <= image < total):
         raise UserError(f"--from-png {png}: the record's image index {image!r} is not 'grid' or in 0..{total - 1}")

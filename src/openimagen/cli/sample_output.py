@@ -40,20 +40,24 @@ def output_paths(out: Path, count: int) -> list[Path]:
     return [out.with_name(f"{out.stem}-{index:0{width}d}{out.suffix}") for index in range(count)]
 
 
-def sample_record(recipe: Recipe, folder: Path, fingerprint: str, image: int | str, prompt) -> dict:
+def sample_record(recipe: Recipe, folder: Path, fingerprint: str, image: int | str, prompt,
+                  extra: dict | None = None) -> dict:
     import torch
 
     return {"format": "openimagen-sample", "version": 1, "prompt": prompt, "image": image, "recipe": recipe.to_dict(),
             "model": str(folder.resolve()), "shipped_model": is_shipped(folder),
-            "model_fingerprint": fingerprint, "openimagen": __version__, "torch": torch.__version__}
+            "model_fingerprint": fingerprint, "openimagen": __version__, "torch": torch.__version__, **(extra or {})}
 
 
 class SampleWriter:
     """Writes the images of one recipe: `which` None = every image to its own file (batch by batch, via
-    `on_batch`), "grid" = one grid at `finish`, an int = that one image of the recipe (a `--from-png` re-run)."""
+    `on_batch`), "grid" = one grid at `finish`, an int = that one image of the recipe (a `--from-png` re-run).
+    `extra` is merged into every record (e.g. `openimagen edit`'s format and inputs)."""
 
-    def __init__(self, out: Path, recipe: Recipe, folder: Path, fingerprint: str, which: int | str | None) -> None:
+    def __init__(self, out: Path, recipe: Recipe, folder: Path, fingerprint: str, which: int | str | None,
+                 extra: dict | None = None) -> None:
         self.out, self.recipe, self.folder, self.fingerprint, self.which = out, recipe, folder, fingerprint, which
+        self.extra = extra
         self.total = len(recipe.prompts) * recipe.num_images
         self.paths = output_paths(out, self.total) if which is None else [out]
         self.written: list[Path] = []
@@ -82,6 +86,6 @@ class SampleWriter:
         try:
             self.size = f"{image.width}x{image.height}"
             self.written.append(save_png(image, path, sample_record(self.recipe, self.folder, self.fingerprint,
-                                                                    index, prompt)))
+                                                                    index, prompt, self.extra)))
         except OSError as error:
             raise UserError(f"-o {path}: cannot write the PNG ({error.strerror or error})") from error

@@ -16,6 +16,7 @@ from .folder import scan_folder
 from .indexed import IndexedStream, Sample
 from .loader import Loader, collate, make_loader
 from .manifest import ManifestError, read_manifest
+from .masks import random_masks
 from .preprocess import Preprocess, image_to_tensor, open_image, resize_and_crop, to_rgb
 from .shards import ShardStream, expand_shards
 from .skips import DataError, SkipReport, SkipSample
@@ -24,7 +25,7 @@ from .stream import ImageTextStream, Record
 
 __all__ = [
     "build_dataset", "source_type", "make_loader", "Loader", "collate", "DataError", "SkipReport", "SkipSample",
-    "downsample", "paired_random_crop", "Preprocess", "open_image", "to_rgb", "resize_and_crop",
+    "downsample", "paired_random_crop", "random_masks", "Preprocess", "open_image", "to_rgb", "resize_and_crop",
     "image_to_tensor", "ImageTextStream", "IndexedStream", "ShardStream", "Record", "Sample",
     "scan_folder", "read_manifest", "ManifestError", "DataSourceError", "expand_shards",
 ]

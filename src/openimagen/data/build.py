@@ -1,6 +1,7 @@
 """`build_dataset`: one entry point from a source description to a resumable image-caption stream."""
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any
 
@@ -12,6 +13,7 @@ from .preprocess import Preprocess
 from .shards import ShardStream
 from .skips import SkipReport
 from .stream import ImageTextStream
+from .weights import ExampleWeight
 
 SOURCE_TYPES = ("folder", "manifest", "webdataset", "shapes")
 _HELP = ("use a folder path, a .csv/.jsonl manifest, a WebDataset spec (.tar file, brace pattern "
@@ -43,28 +45,35 @@ def _parse(source: str) -> dict[str, Any]:
 
 def build_dataset(source: str | dict[str, Any], resolution: int, *, random_crop: bool = False, min_size: int = 0,
                   rank: int = 0, world_size: int = 1, seed: int = 0, epochs: int | None = None,
-                  shuffle: bool = True) -> ImageTextStream:
+                  shuffle: bool = True, example_weight: ExampleWeight | None = None) -> ImageTextStream:
     """An IterableDataset of {"image": [3, resolution, resolution] in [-1, 1], "caption": str, "key": str}.
 
     Sharded by (rank, world_size) and by DataLoader worker; repeats forever unless `epochs` is given;
     `state_dict()` / `load_state_dict()` hold its position; `skip_report` counts unusable inputs.
     Dict sources: {"type": "folder", "path": ...}, {"type": "manifest", "path": ...},
     {"type": "webdataset", "urls": spec or list}, {"type": "shapes", "prompts": "specs.jsonl"}.
+    `example_weight` (manifests only) reads a score column: each item then carries "weight" (loss mode), or the
+    items are drawn in proportion to it (sampling mode); `dataset.example_weights` holds the weights.
     Raises DataSourceError when the source is missing, empty or malformed.
     """
     try:
-        return _build(source, resolution, random_crop, min_size, rank, world_size, seed, epochs, shuffle)
+        return _build(source, resolution, random_crop, min_size, rank, world_size, seed, epochs, shuffle,
+                      example_weight)
     except DataSourceError:
         raise
     except (ValueError, FileNotFoundError) as error:
         raise DataSourceError(str(error)) from error
 
 
-def _build(source, resolution, random_crop, min_size, rank, world_size, seed, epochs, shuffle) -> ImageTextStream:
+def _build(source, resolution, random_crop, min_size, rank, world_size, seed, epochs, shuffle,
+           example_weight) -> ImageTextStream:
     spec = _parse(source) if isinstance(source, str) else dict(source)
     kind = spec.pop("type", None)
     if kind not in SOURCE_TYPES:
         raise ValueError(f"data source {source!r}: 'type' must be one of {SOURCE_TYPES}, got {kind!r}; {_HELP}")
+    if example_weight is not None and kind != "manifest":
+        raise ValueError(f"train.example_weight reads a column of a manifest (.csv/.jsonl); data source {source!r} "
+                         f"is a {kind}")
     preprocess = Preprocess(resolution=resolution, random_crop=random_crop, min_size=min_size)
     common = dict(rank=rank, world_size=world_size, seed=seed, epochs=epochs)
 
@@ -82,7 +91,7 @@ def _build(source, resolution, random_crop, min_size, rank, world_size, seed, ep
         return dataset
     if kind == "manifest":
         path = take("path")["path"]
-        return IndexedStream(read_manifest(path), preprocess, shuffle=shuffle, name=f"manifest:{path}", **common)
+        return _manifest_stream(path, preprocess, shuffle, example_weight, common)
     if kind == "webdataset":
         options = take("path", "urls")
         urls = options.get("urls", options.get("path"))
@@ -91,3 +100,19 @@ def _build(source, resolution, random_crop, min_size, rank, world_size, seed, ep
         return ShardStream(urls, preprocess, shuffle_shards=shuffle, name=f"webdataset:{urls}", **common)
     from .shapes_source import build_shapes_stream                  # lazy: the shapes world is optional
     return build_shapes_stream(spec, preprocess, shuffle=shuffle, **common)
+
+
+def _manifest_stream(path: str, preprocess: Preprocess, shuffle: bool, example_weight: ExampleWeight | None,
+                     common: dict) -> IndexedStream:
+    if example_weight is None:
+        return IndexedStream(read_manifest(path), preprocess, shuffle=shuffle, name=f"manifest:{path}", **common)
+    samples = read_manifest(path, example_weight.field, example_weight.default)
+    weights = example_weight.weights([s.weight for s in samples])
+    if example_weight.mode == "loss":
+        samples, sampling = [dataclasses.replace(s, weight=float(w)) for s, w in zip(samples, weights)], None
+    else:
+        samples, sampling = [dataclasses.replace(s, weight=None) for s in samples], weights
+    dataset = IndexedStream(samples, preprocess, shuffle=shuffle, sampling_weights=sampling,
+                            name=f"manifest:{path}", **common)
+    dataset.example_weights = weights
+    return dataset

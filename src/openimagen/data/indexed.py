@@ -13,11 +13,12 @@ from .stream import ImageTextStream, Record
 
 @dataclass(frozen=True)
 class Sample:
-    """One indexed sample: where the image is, its caption, its key."""
+    """One indexed sample: where the image is, its caption, its key (and its loss weight, if weighted)."""
 
     path: str
     caption: str
     key: str
+    weight: float | None = None
 
 
 def global_index(position: int, stream: int, num_streams: int, rank: int, world_size: int) -> int:
@@ -30,16 +31,20 @@ def global_index(position: int, stream: int, num_streams: int, rank: int, world_
 
 
 class IndexedStream(ImageTextStream):
-    """Stream over a fixed list of samples; epoch e visits them in a permutation seeded by (seed, e)."""
+    """Stream over a fixed list of samples; epoch e visits them in a permutation seeded by (seed, e), or, with
+    `sampling_weights` (one probability per sample), draws len(samples) of them with replacement in proportion."""
 
     resplittable = True                        # rank r reads global draws r, r + R, ... (see global_index)
 
-    def __init__(self, samples: Sequence[Sample], preprocess: Preprocess, *, shuffle: bool = True, **kwargs):
+    def __init__(self, samples: Sequence[Sample], preprocess: Preprocess, *, shuffle: bool = True,
+                 sampling_weights: Sequence[float] | None = None, **kwargs):
         super().__init__(preprocess, **kwargs)
         if not samples:
             raise ValueError(f"{self.name}: no samples found; check the path and that images have captions")
         self.samples = list(samples)
         self.shuffle = shuffle
+        self.sampling_weights = None if sampling_weights is None else torch.as_tensor(sampling_weights,
+                                                                                      dtype=torch.float64)
         self._order_epoch, self._order = -1, None
 
     def __len__(self) -> int:
@@ -66,15 +71,19 @@ class IndexedStream(ImageTextStream):
             except SkipSample as skip:
                 self.skip_report.record(sample.path, skip.reason, skip.detail)
                 continue
-            return {"image": image, "caption": sample.caption, "key": sample.key}
+            item = {"image": image, "caption": sample.caption, "key": sample.key}
+            return item if sample.weight is None else {**item, "weight": sample.weight}
         raise RuntimeError(f"{self.name}: none of the {n} samples could be read; {self.skip_report.summary()}")
 
     def order(self, epoch: int) -> torch.Tensor:
         """Visiting order of epoch `epoch` (cached for the current one)."""
         if epoch != self._order_epoch:
             n = len(self.samples)
-            if self.shuffle:
-                self._order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed * 1_000_003 + epoch))
+            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            if self.sampling_weights is not None:
+                self._order = torch.multinomial(self.sampling_weights, n, replacement=True, generator=generator)
+            elif self.shuffle:
+                self._order = torch.randperm(n, generator=generator)
             else:
                 self._order = torch.arange(n)
             self._order_epoch = epoch
@@ -90,5 +99,5 @@ class IndexedStream(ImageTextStream):
                 return
             sample = self.samples[int(self.order(epoch)[g % n])]
             yield Record(index=position, key=sample.key, caption=sample.caption, payload=self.payload(sample, g),
-                         where=sample.path, seed=f"{self.seed}:{g}")
+                         where=sample.path, seed=f"{self.seed}:{g}", weight=sample.weight)
             position += 1

@@ -17,6 +17,8 @@ def _collate(items: list[dict], keep_state: bool) -> dict:
     batch = {"image": torch.stack([s["image"] for s in samples]) if samples else torch.empty(0, 3, 0, 0),
              "caption": [s["caption"] for s in samples],
              "key": [s["key"] for s in samples]}
+    if samples and all("weight" in s for s in samples):                # weighted sources: the loss weights
+        batch["weight"] = torch.tensor([float(s["weight"]) for s in samples])
     if keep_state:
         batch["_state"] = {"positions": [(i["_stream"], i["_index"]) for i in items if "_stream" in i],
                            "skipped": [event for i in items for event in i.get("_skipped", ())]}

@@ -1,4 +1,5 @@
-"""Source 2: a manifest listing (path, caption), as CSV with a header or as JSON lines."""
+"""Source 2: a manifest listing (path, caption) and optionally a score per example, as CSV with a header or as
+JSON lines."""
 from __future__ import annotations
 
 import csv
@@ -10,22 +11,32 @@ from openimagen.files import read_utf8
 
 from .errors import DataSourceError
 from .indexed import Sample
+from .weights import parse_score
 
 
 class ManifestError(DataSourceError):
     """A malformed manifest; the message names the file and line."""
 
 
-def _sample(manifest: str, line: int, path, caption) -> Sample:
+def _score(manifest: str, line: int, value, field: str | None, default: float | None) -> float | None:
+    if field is None:
+        return None
+    try:
+        return parse_score(value, field, default, f"{manifest}:{line}")
+    except ValueError as error:
+        raise ManifestError(str(error)) from None
+
+
+def _sample(manifest: str, line: int, path, caption, score: float | None = None) -> Sample:
     if not isinstance(path, str) or not path:
         raise ManifestError(f"{manifest}:{line}: 'path' must be a non-empty string, got {path!r}")
     if not isinstance(caption, str):
         raise ManifestError(f"{manifest}:{line}: 'caption' must be a string, got {caption!r}")
     full = path if os.path.isabs(path) else os.path.join(os.path.dirname(os.path.abspath(manifest)), path)
-    return Sample(path=full, caption=caption.strip(), key=os.path.splitext(path)[0])
+    return Sample(path=full, caption=caption.strip(), key=os.path.splitext(path)[0], weight=score)
 
 
-def _read_jsonl(manifest: str) -> list[Sample]:
+def _read_jsonl(manifest: str, field: str | None, default: float | None) -> list[Sample]:
     samples = []
     for line, text in enumerate(read_utf8(manifest).split("\n"), start=1):
         if not text.strip():
@@ -37,11 +48,12 @@ def _read_jsonl(manifest: str) -> list[Sample]:
                                 'object like {"path": "a.jpg", "caption": "a cat"}') from None
         if not isinstance(row, dict) or "path" not in row or "caption" not in row:
             raise ManifestError(f"{manifest}:{line}: each line needs the keys 'path' and 'caption', got {text.strip()[:80]!r}")
-        samples.append(_sample(manifest, line, row["path"], row["caption"]))
+        samples.append(_sample(manifest, line, row["path"], row["caption"],
+                               _score(manifest, line, row.get(field) if field else None, field, default)))
     return samples
 
 
-def _read_csv(manifest: str) -> list[Sample]:
+def _read_csv(manifest: str, field: str | None, default: float | None) -> list[Sample]:
     samples = []
     with io.StringIO(read_utf8(manifest), newline="") as f:
         reader = csv.reader(f)
@@ -49,6 +61,9 @@ def _read_csv(manifest: str) -> list[Sample]:
         if header is None or "path" not in header or "caption" not in header:
             raise ManifestError(f"{manifest}:1: the CSV header must name the columns 'path' and 'caption', got {header!r}")
         i_path, i_caption = header.index("path"), header.index("caption")
+        i_score = header.index(field) if field in header else None
+        if field is not None and i_score is None and default is None:
+            raise ManifestError(f"{manifest}:1: the CSV header has no {field!r} column (train.example_weight.field)")
         for row in reader:
             line = reader.line_num
             if not row:
@@ -56,18 +71,20 @@ def _read_csv(manifest: str) -> list[Sample]:
             if len(row) != len(header):
                 raise ManifestError(f"{manifest}:{line}: expected {len(header)} fields like the header, got {len(row)}; "
                                     "quote captions that contain commas")
-            samples.append(_sample(manifest, line, row[i_path], row[i_caption]))
+            score = _score(manifest, line, None if i_score is None else row[i_score], field, default)
+            samples.append(_sample(manifest, line, row[i_path], row[i_caption], score))
     return samples
 
 
-def read_manifest(manifest: str) -> list[Sample]:
+def read_manifest(manifest: str, score_field: str | None = None, default: float | None = None) -> list[Sample]:
     """Samples of a `.csv` (header with `path`, `caption`) or `.jsonl` manifest; relative paths are
-    relative to the manifest's folder. Missing image files are skipped later, not here."""
+    relative to the manifest's folder. Missing image files are skipped later, not here. With `score_field`, each
+    sample's `weight` is that column's number (>= 0; `default` for rows without it, else an error)."""
     if not os.path.isfile(manifest):
         raise FileNotFoundError(f"manifest {manifest!r} does not exist")
     ext = os.path.splitext(manifest)[1].lower()
     if ext == ".csv":
-        return _read_csv(manifest)
+        return _read_csv(manifest, score_field, default)
     if ext in (".jsonl", ".ndjson"):
-        return _read_jsonl(manifest)
+        return _read_jsonl(manifest, score_field, default)
     raise ManifestError(f"manifest {manifest!r}: unknown format {ext!r}; use .csv or .jsonl")

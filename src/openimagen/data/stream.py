@@ -34,6 +34,7 @@ class Record:
     payload: Any        # bytes, a path, a PIL image, or a SkipSample saying why it is unusable
     where: str          # what to name in a skip report (path, or shard#key)
     seed: str           # fixes the random crop of this draw
+    weight: float | None = None   # the sample's loss weight (weighted manifests only)
 
 
 class ImageTextStream(IterableDataset):
@@ -136,6 +137,8 @@ class ImageTextStream(IterableDataset):
                 continue
             bad_in_a_row = 0
             item = {"image": image, "caption": record.caption, "key": record.key}
+            if record.weight is not None:
+                item["weight"] = record.weight
             if in_worker:
                 item.update(_stream=stream, _index=record.index, _skipped=pending)
                 pending = []

@@ -8,6 +8,7 @@ from .efficient_unet import EfficientUNet
 from .presets import get_preset, preset_names
 from .stats import NetworkStats, count_parameters, example_inputs, network_stats
 from .unet import UNet
+from .widen import load_widened
 
 
 def build_network(config: UNetConfig | EfficientUNetConfig) -> nn.Module:
@@ -21,4 +22,4 @@ def build_network(config: UNetConfig | EfficientUNetConfig) -> nn.Module:
 
 __all__ = ["UNetConfig", "EfficientUNetConfig", "UNet", "EfficientUNet", "build_network", "config_to_dict",
            "config_from_dict", "get_preset", "preset_names", "NetworkStats", "network_stats", "count_parameters",
-           "example_inputs"]
+           "example_inputs", "load_widened"]

@@ -25,7 +25,8 @@ def coordinate_maps(x: torch.Tensor) -> torch.Tensor:
 class Conditioning(nn.Module):
     """Builds the network input and the conditioning vector.
 
-    input = concat(x, upsample(lowres) for SR stages, x/y coordinate maps if `coord_channels`);
+    input = concat(x, upsample(lowres) for SR stages, x/y coordinate maps if `coord_channels`, the masked image and
+    the mask if `inpaint_cond`: last, so a network gains them by appending zero input-conv weights);
     emb = MLP(sin(log_snr)) [+ MLP(sin(aug_log_snr))] + pool(text).
     """
 
@@ -40,12 +41,18 @@ class Conditioning(nn.Module):
             if config.text_layers else None
 
     def input_channels(self) -> int:
-        return self.config.in_channels * (2 if self.config.lowres_cond else 1) + 2 * self.config.coord_channels
+        c = self.config
+        return c.in_channels * (2 if c.lowres_cond else 1) + 2 * c.coord_channels + self.inpaint_channels()
 
-    def forward(self, x, log_snr, text_emb, text_mask, lowres=None, aug_log_snr=None):
-        """-> (network input [b, c(*2)(+2), h, w], conditioning vector [b, cond_dim], text tokens, text mask):
-        the tokens are the adapter's when the network has one, else the encoder's."""
-        self._check(x, log_snr, text_emb, text_mask, lowres)
+    def inpaint_channels(self) -> int:
+        """Input channels of the inpainting conditioning: the masked image and the mask (0 without it)."""
+        return self.config.in_channels + 1 if self.config.inpaint_cond else 0
+
+    def forward(self, x, log_snr, text_emb, text_mask, lowres=None, aug_log_snr=None, inpaint=None):
+        """-> (network input [b, c(*2)(+2)(+c+1), h, w], conditioning vector [b, cond_dim], text tokens, text
+        mask): the tokens are the adapter's when the network has one, else the encoder's. `inpaint` [b, c + 1, h, w]
+        is the known image (0 where masked) and the mask (1 = regenerate)."""
+        self._check(x, log_snr, text_emb, text_mask, lowres, inpaint)
         if self.text_adapter is not None:
             text_emb, text_mask = self.text_adapter(text_emb, text_mask)
         emb = self.noise_embed(log_snr) + self.text_pool(text_emb, text_mask)
@@ -58,9 +65,11 @@ class Conditioning(nn.Module):
             x = torch.cat([x, up], dim=1)
         if self.config.coord_channels:
             x = torch.cat([x, coordinate_maps(x)], dim=1)
+        if self.config.inpaint_cond:
+            x = torch.cat([x, inpaint.to(x.dtype)], dim=1)
         return x, emb, text_emb, text_mask
 
-    def _check(self, x, log_snr, text_emb, text_mask, lowres) -> None:
+    def _check(self, x, log_snr, text_emb, text_mask, lowres, inpaint) -> None:
         c = self.config
         if x.ndim != 4 or x.shape[1] != c.in_channels:
             raise ValueError(f"x must be [batch, {c.in_channels}, height, width], got {tuple(x.shape)}")
@@ -79,3 +88,9 @@ class Conditioning(nn.Module):
             raise ValueError(f"this SR network needs lowres [{b}, {c.in_channels}, h', w'], got {got}")
         if not c.lowres_cond and lowres is not None:
             raise ValueError("lowres was given but the network was built with lowres_cond=False")
+        if c.inpaint_cond and (inpaint is None or inpaint.shape != (b, self.inpaint_channels(), h, w)):
+            got = None if inpaint is None else tuple(inpaint.shape)
+            raise ValueError(f"this inpainting network needs inpaint [{b}, {self.inpaint_channels()}, {h}, {w}] "
+                             f"(masked image + mask), got {got}")
+        if not c.inpaint_cond and inpaint is not None:
+            raise ValueError("inpaint was given but the network was built with inpaint_cond=False")

@@ -30,6 +30,7 @@ class _CommonConfig:
     out_channels: int = 3                # channels of the prediction
     text_dim: int = 384                  # text-encoder width; the cascade sets it from encoder.dim
     lowres_cond: bool = False            # super-resolution stage: condition on an upsampled low-res image
+    inpaint_cond: bool = False           # inpainting stage: condition on a masked image + its mask (last inputs)
     base_channels: int = 64              # channels of the first level
     channel_mults: tuple[int, ...] = (1, 2, 4)   # channels per level = base_channels * mult
     num_res_blocks: int | tuple[int, ...] = 2            # one int for all levels, or one per level
@@ -50,8 +51,9 @@ class _CommonConfig:
             _positive(name, getattr(self, name))
         if isinstance(self.text_layers, bool) or not isinstance(self.text_layers, int) or self.text_layers < 0:
             raise ValueError(f"text_layers must be an int >= 0, got {self.text_layers!r}")
-        if not isinstance(self.lowres_cond, bool):
-            raise ValueError(f"lowres_cond must be a bool, got {self.lowres_cond!r}")
+        for name in ("lowres_cond", "inpaint_cond"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
         mults = tuple(self.channel_mults) if isinstance(self.channel_mults, (tuple, list)) else None
         if not mults:
             raise ValueError(f"channel_mults must be a non-empty tuple of ints, got {self.channel_mults!r}")

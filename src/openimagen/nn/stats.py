@@ -36,6 +36,8 @@ def example_inputs(net: nn.Module, image_size: int, batch_size: int = 1, text_le
     if c.lowres_cond:
         lr = lowres_size or image_size // 2
         inputs.update(lowres=torch.randn(batch_size, c.in_channels, lr, lr, **g), aug_log_snr=torch.randn(batch_size, **g))
+    if c.inpaint_cond:
+        inputs["inpaint"] = torch.randn(batch_size, c.in_channels + 1, image_size, image_size, **g)
     return inputs
 
 

@@ -26,7 +26,7 @@ class UNetBlock(nn.Module):
 
 
 class UNet(nn.Module):
-    """net(x, log_snr, text_emb, text_mask, lowres=None, aug_log_snr=None) -> tensor of x's shape."""
+    """net(x, log_snr, text_emb, text_mask, lowres=None, aug_log_snr=None, inpaint=None) -> tensor of x's shape."""
 
     def __init__(self, config: UNetConfig):
         super().__init__()
@@ -60,8 +60,8 @@ class UNet(nn.Module):
         c = self.config
         return UNetBlock(c_in, c_out, c, c.self_attn_levels[level], c.cross_attn_levels[level])
 
-    def forward(self, x, log_snr, text_emb, text_mask, lowres=None, aug_log_snr=None):
-        h, emb, text_emb, text_mask = self.cond(x, log_snr, text_emb, text_mask, lowres, aug_log_snr)
+    def forward(self, x, log_snr, text_emb, text_mask, lowres=None, aug_log_snr=None, inpaint=None):
+        h, emb, text_emb, text_mask = self.cond(x, log_snr, text_emb, text_mask, lowres, aug_log_snr, inpaint)
         if self.input_conv.weight.is_contiguous(memory_format=torch.channels_last):
             h = h.contiguous(memory_format=torch.channels_last)
         ckpt = self.config.gradient_checkpointing and self.training

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from openimagen.config import ConfigError, check_positive, from_dict, to_dict
+from openimagen.data.weights import ExampleWeight
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -51,6 +52,10 @@ class TrainConfig:
     sample_prompts: list[str] = field(default_factory=list)
     max_bad_steps: int = 10                           # K consecutive NaN/Inf steps stop the run
     progress: bool = True                             # tqdm bar (main process only)
+    init_from: str | None = None                      # a saved cascade folder: each trained stage starts from its
+                                                      # stage's (EMA) weights, new input channels at zero; untrained
+                                                      # stages are exported from it
+    example_weight: ExampleWeight | None = None       # a manifest column as loss weight or sampling probability
 
     def __post_init__(self) -> None:
         for name in ("max_steps", "batch_size", "checkpoint_every", "keep_last", "log_every", "max_bad_steps"):

@@ -11,14 +11,16 @@ from safetensors.torch import load_file
 from openimagen.cascade import Cascade, TextEmbedder, build_stage_network
 from openimagen.train.checkpoint import latest_checkpoint, latest_good_checkpoint
 from openimagen.train.config import ExperimentConfig
-from openimagen.train.stage_run import make_embedder, stage_dir, train_stage
+from openimagen.train.stage_run import init_from_folder, make_embedder, stage_dir, train_stage
 from openimagen.train.trainer import TrainResult, make_accelerator
 
 __all__ = ["train", "export_cascade", "missing_stages"]
 
 
 def missing_stages(config: ExperimentConfig) -> list[int]:
-    """Stages with no checkpoint yet under `train.output_dir`."""
+    """Stages with no checkpoint yet under `train.output_dir` (none with `train.init_from`: it has every stage)."""
+    if config.train.init_from:
+        return []
     return [n for n in range(1, len(config.cascade.stages) + 1)
             if latest_checkpoint(stage_dir(config, n) / "checkpoints") is None]
 
@@ -27,7 +29,8 @@ def export_cascade(config: ExperimentConfig, directory: str | Path | None = None
                    embedder: TextEmbedder | None = None, checkpoints: dict[int, str | Path] | None = None,
                    dtype: torch.dtype | None = None, raw: bool = True) -> Path:
     """Assemble every stage's latest checkpoint (or `checkpoints[stage]`; EMA weights, raw kept too unless
-    `raw=False`) into `Cascade.save_pretrained` at `directory` (default `output_dir/cascade`), stored as `dtype`."""
+    `raw=False`) into `Cascade.save_pretrained` at `directory` (default `output_dir/cascade`), stored as `dtype`.
+    A stage without a checkpoint comes from `train.init_from` when it is set."""
     checkpoints = {n: Path(c) for n, c in (checkpoints or {}).items()}
     missing = [n for n in missing_stages(config) if n not in checkpoints]
     if missing:
@@ -39,7 +42,10 @@ def export_cascade(config: ExperimentConfig, directory: str | Path | None = None
         checkpoint = checkpoints.get(number) or latest_good_checkpoint(stage_dir(config, number) / "checkpoints")
         for weights, networks in (("ema", ema), ("model", raws))[:2 if raw else 1]:
             network = build_stage_network(stage, embedder.dim, number > 1, config.cascade.channels)
-            network.load_state_dict(load_file(str(checkpoint / f"{weights}.safetensors")))
+            if checkpoint is None:
+                init_from_folder(network, config, number)
+            else:
+                network.load_state_dict(load_file(str(checkpoint / f"{weights}.safetensors")))
             networks.append(network)
     directory = Path(directory or Path(config.train.output_dir) / "cascade")
     Cascade(config.cascade, ema, embedder).save_pretrained(str(directory), raw_networks=raws if raw else None,

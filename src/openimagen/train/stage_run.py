@@ -13,13 +13,18 @@ from accelerate.logging import get_logger
 
 from openimagen import data
 from openimagen.cascade import SampleRandom, StageConfig, TextEmbedder, build_stage_network, stage_loss
+from openimagen.cascade.pretrained import load_stage_weights
 from openimagen.cascade.randomness import mix_seed
+from openimagen.config import ConfigError
+from openimagen.data.weights import weight_summary
+from openimagen.files import write_json_atomic
+from openimagen.nn import load_widened
 from openimagen.cascade.sampling import sample_stage, to_pil
 from openimagen.train.batches import StreamBatches
 from openimagen.train.config import ExperimentConfig
 from openimagen.train.trainer import Trainer, TrainResult, make_accelerator
 
-__all__ = ["train_stage", "make_embedder", "StageLoss", "stage_dir"]
+__all__ = ["train_stage", "make_embedder", "StageLoss", "stage_dir", "initial_network", "init_from_folder"]
 
 logger = get_logger(__name__)
 
@@ -47,7 +52,8 @@ def noisy_text(emb: torch.Tensor, mask: torch.Tensor, scale: float, noise: torch
 class StageLoss:
     """loss_fn(model, batch) -> [b] for one stage: caption dropout p -> "" (classifier-free guidance, Sec. 2.3),
     optional noise on the text tokens, SR input = the image's own anti-aliased downsample (+ matching random
-    crops), then `stage_loss`."""
+    crops), random masks for an inpainting stage, then `stage_loss`, times each example's weight if the data
+    carries one (`train.example_weight` in loss mode)."""
 
     def __init__(self, stage: StageConfig, lowres_size: int | None, embedder: TextEmbedder, cond_drop_prob: float,
                  seed: int, group_size: int, device: torch.device, text_noise: float = 0.0) -> None:
@@ -68,8 +74,12 @@ class StageLoss:
             if self.stage.crop_size is not None and self.stage.crop_size < self.stage.resolution:
                 images, lowres = data.paired_random_crop(images, lowres, self.stage.crop_size, rnd.generators)
             lowres = lowres.to(self.device)
-        return stage_loss(model, self.stage, images.to(self.device), emb.to(self.device), mask.to(self.device),
-                          rnd, lowres, self.group_size)
+        inpaint_mask = None
+        if self.stage.task == "inpaint":
+            inpaint_mask = data.random_masks(images, rnd.generators, self.stage.inpaint_masks).to(self.device)
+        losses = stage_loss(model, self.stage, images.to(self.device), emb.to(self.device), mask.to(self.device),
+                            rnd, lowres, self.group_size, inpaint_mask)
+        return losses if "weight" not in batch else losses * batch["weight"].to(losses)
 
 
 def _fixed_examples(config: ExperimentConfig, resolution: int, count: int) -> dict:
@@ -107,6 +117,37 @@ def _sample_fn(config: ExperimentConfig, number: int, embedder: TextEmbedder):
     return sample
 
 
+def init_from_folder(network: torch.nn.Module, config: ExperimentConfig, number: int) -> list[str]:
+    """Load stage `number` of `train.init_from` into `network`: an inpainting stage fine-tuned from a text-to-image
+    one gets its extra input channels at zero, so it starts as the stage it comes from. Returns what was widened."""
+    folder = config.train.init_from
+    try:
+        return load_widened(network, load_stage_weights(folder, number))
+    except (FileNotFoundError, ValueError, RuntimeError) as error:
+        raise ConfigError(f"train.init_from: stage {number} of {folder} cannot start this config's stage {number} "
+                          f"(same network and text encoder needed): {str(error).splitlines()[0]}") from error
+
+
+def initial_network(config: ExperimentConfig, number: int, text_dim: int) -> torch.nn.Module:
+    """Stage `number`'s network at step 0: built under the seed (train.seed, stage), so every process starts
+    alike, then loaded from `train.init_from` if set."""
+    torch.manual_seed(mix_seed(config.train.seed, number))
+    network = build_stage_network(config.cascade.stages[number - 1], text_dim, number > 1, config.cascade.channels)
+    if config.train.init_from:
+        init_from_folder(network, config, number)
+    return network
+
+
+def log_example_weights(weights, example_weight, run_dir: Path, accelerator: Accelerator) -> None:
+    """Say how the examples are weighted, and keep it in run_dir/example_weights.json (main process)."""
+    summary = {"field": example_weight.field, "mode": example_weight.mode, **weight_summary(weights)}
+    logger.info(f"example weights ({example_weight.mode}) from {example_weight.field!r}: min {summary['min']:.3g}, "
+                f"mean {summary['mean']:.3g}, max {summary['max']:.3g}, effective examples "
+                f"{summary['effective_examples']:.1f} of {summary['count']}")
+    if accelerator.is_main_process:
+        write_json_atomic(run_dir / "example_weights.json", summary, indent=1)
+
+
 def train_stage(config: ExperimentConfig, number: int, accelerator: Accelerator | None = None,
                 embedder: TextEmbedder | None = None) -> TrainResult:
     """Train stage `number` (1-based) to `train.max_steps`, resuming from its latest checkpoint."""
@@ -114,13 +155,18 @@ def train_stage(config: ExperimentConfig, number: int, accelerator: Accelerator 
     accelerator = accelerator or make_accelerator(c.mixed_precision)
     stage, lowres_size = config.cascade.stages[number - 1], config.cascade.lowres_resolution(number)
     embedder = embedder or make_embedder(config)
-    torch.manual_seed(mix_seed(c.seed, number))  # identical initial weights on every process
-    network = build_stage_network(stage, embedder.dim, number > 1, config.cascade.channels)
+    network = initial_network(config, number, embedder.dim)
+    if c.init_from:
+        logger.info(f"stage {number}: starts from {c.init_from}" +
+                    (" (the mask inputs at zero)" if stage.task == "inpaint" else ""))
     micro = c.micro_batch_size or c.batch_size // accelerator.num_processes
     dataset = data.build_dataset(config.data.source, stage.resolution, random_crop=config.data.random_crop,
                                  min_size=config.data.min_size, rank=accelerator.process_index,
                                  world_size=accelerator.num_processes,
-                                 seed=c.seed if config.data.shuffle_seed is None else config.data.shuffle_seed)
+                                 seed=c.seed if config.data.shuffle_seed is None else config.data.shuffle_seed,
+                                 example_weight=c.example_weight)
+    if c.example_weight is not None:
+        log_example_weights(dataset.example_weights, c.example_weight, stage_dir(config, number), accelerator)
     batches = StreamBatches(dataset, micro, accelerator.process_index, accelerator.num_processes,
                             config.data.num_workers)
     loss_fn = StageLoss(stage, lowres_size, embedder, c.cond_drop_prob, mix_seed(c.seed, number), c.batch_size,
