@@ -1,22 +1,27 @@
 """Run a tiny stage-1 training in a subprocess (for the SIGKILL-resume and distributed tests; not a test module).
 
 usage: python train_driver.py OUT_DIR DATA_DIR MAX_STEPS BATCH [MICRO] [SLOW_AFTER_STEP]
-Writes OUT_DIR/params-rank{R}.safetensors (the final raw weights seen by each process).
+Trains through `openimagen.train.train` (so a finished run exports OUT_DIR/cascade), logs at INFO, writes
+OUT_DIR/params-rank{R}.safetensors (the final raw weights seen by each process, full tensors under FSDP too) and prints
+"<distributed type> rank R holds N parameters, last loss L" (N: this process's shard).
 """
 
+import logging
 import sys
 import time
 from pathlib import Path
 
 import torch
 from safetensors.torch import save_file
+from torch.distributed.tensor import DTensor
 
 sys.path.insert(0, str(Path(__file__).parent))
 from cascade_helpers import WordEncoder  # noqa: E402
 
 from openimagen.cascade import TextEmbedder  # noqa: E402
-from openimagen.train import stage_run  # noqa: E402
+from openimagen.train import run, stage_run  # noqa: E402
 from openimagen.train.config import config_from_dict  # noqa: E402
+from openimagen.train.sharding import gather_full  # noqa: E402
 from openimagen.train.trainer import make_accelerator  # noqa: E402
 
 
@@ -25,6 +30,7 @@ def main() -> None:
     micro = int(sys.argv[5]) if len(sys.argv) > 5 and sys.argv[5] != "-" else None
     slow_after = int(sys.argv[6]) if len(sys.argv) > 6 else None
     torch.set_num_threads(1)  # same reduction order in every process layout
+    logging.basicConfig(level=logging.INFO)
     config = config_from_dict({
         "cascade": {"stages": [{"resolution": 8, "network": "tiny-test-base", "steps": 2}]},
         "train": {"output_dir": out, "max_steps": max_steps, "batch_size": batch, "micro_batch_size": micro,
@@ -40,8 +46,13 @@ def main() -> None:
                 time.sleep(0.5)
             return loss(self, model, batch)
         stage_run.StageLoss.__call__ = slow
-    result = stage_run.train_stage(config, 1, accelerator, embedder)
-    save_file({k: v.contiguous() for k, v in result.model.state_dict().items()}, str(Path(out) / f"params-rank{accelerator.process_index}.safetensors"))
+    result = run.train(config, [1], accelerator, embedder)[1]
+    held = sum(p.to_local().numel() if isinstance(p, DTensor) else p.numel() for p in result.model.parameters())
+    sys.stdout.write(f"{accelerator.distributed_type.value} rank {accelerator.process_index} holds {held} "
+                     f"parameters, last loss {result.last_loss}\n")   # one write: the ranks share the pipe
+    params = gather_full(result.model.state_dict(), keep=True)
+    save_file({k: v.contiguous() for k, v in params.items()},
+              str(Path(out) / f"params-rank{accelerator.process_index}.safetensors"))
 
 
 if __name__ == "__main__":

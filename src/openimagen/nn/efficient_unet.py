@@ -73,6 +73,8 @@ class UBlock(nn.Module):
 class EfficientUNet(nn.Module):
     """net(x, log_snr, text_emb, text_mask, lowres=None, aug_log_snr=None, inpaint=None) -> tensor of x's shape."""
 
+    _no_split_modules = ["ResBlock"]   # FSDP units under TRANSFORMER_BASED_WRAP (docs/training.md, "FSDP")
+
     def __init__(self, config: EfficientUNetConfig):
         super().__init__()
         self.config = config

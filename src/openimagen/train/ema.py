@@ -42,7 +42,9 @@ class EMA:
             raise KeyError(f"EMA state is missing {missing[:5]}; the checkpoint belongs to a different network")
         self.shadow = {name: state[name].float().clone() for name in self.shadow}
 
-    def copy_to(self, module: nn.Module) -> None:
-        """Write the EMA weights into `module` (cast to its dtypes)."""
+    def copy_to(self, module: nn.Module, shadow: dict[str, torch.Tensor] | None = None) -> None:
+        """Write the EMA weights (or `shadow`: their full tensors gathered from FSDP shards) into `module` (cast to its
+        dtypes)."""
+        shadow = self.shadow if shadow is None else shadow
         state = module.state_dict()
-        module.load_state_dict({k: (self.shadow[k].to(v.dtype) if k in self.shadow else v) for k, v in state.items()})
+        module.load_state_dict({k: (shadow[k].to(v.dtype) if k in shadow else v) for k, v in state.items()})

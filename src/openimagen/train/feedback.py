@@ -69,12 +69,12 @@ class Feedback:
                                 ("skipped_steps", skipped)):
                 self.writer.add_scalar(f"train/{name}", value, step)
 
-    def sample_grid(self, step: int, sample_fn: Callable, make_ema_model: Callable, out_dir: Path) -> Path | None:
+    def sample_grid(self, step: int, sample_fn: Callable, ema_model: torch.nn.Module, out_dir: Path) -> Path | None:
         """Sample from the EMA weights, save `samples-step-N.png` in `out_dir`, log it to TensorBoard."""
         if not self.main:
             return None
         with torch.no_grad():
-            grid = image_grid(sample_fn(make_ema_model()))
+            grid = image_grid(sample_fn(ema_model))
         out_dir.mkdir(parents=True, exist_ok=True)
         path = out_dir / f"samples-step-{step:08d}.png"
         save_image_atomic(grid, path)

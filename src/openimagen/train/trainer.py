@@ -21,6 +21,7 @@ from typing import Any, Callable, Protocol
 import torch
 from accelerate import Accelerator
 from accelerate.logging import get_logger
+from accelerate.utils import DistributedType
 
 from openimagen.train.checkpoint import (load_checkpoint, load_latest_good_checkpoint, remove_stale_temp_dirs,
                                          save_checkpoint)
@@ -29,6 +30,7 @@ from openimagen.train.ema import EMA
 from openimagen.train.feedback import Feedback
 from openimagen.train.lr_schedule import lr_factor
 from openimagen.train.run_lock import RunLock, RunLocked
+from openimagen.train.sharding import gather_full, shard_like
 from openimagen.train.state_codec import capture_rng, flatten_optimizer_state, restore_rng, unflatten_optimizer_state
 
 __all__ = ["Trainer", "TrainResult", "TrainingDiverged", "BatchSource", "make_accelerator"]
@@ -38,9 +40,12 @@ logger = get_logger(__name__)
 
 def make_accelerator(mixed_precision: str = "no") -> Accelerator:
     """An Accelerator for this launch. Without CUDA, a multi-process launch (accelerate launch / torchrun set
-    WORLD_SIZE) runs as multi-CPU DDP on gloo; Accelerate needs `cpu=True` to see it."""
+    WORLD_SIZE) runs as multi-CPU DDP on gloo; Accelerate needs `cpu=True` to see it, and FSDP switched on by hand."""
     multi_process = int(os.environ.get("WORLD_SIZE", "1")) > 1
-    accelerator = Accelerator(mixed_precision=mixed_precision, cpu=multi_process and not torch.cuda.is_available())
+    cpu = multi_process and not torch.cuda.is_available()
+    accelerator = Accelerator(mixed_precision=mixed_precision, cpu=cpu)
+    if cpu and os.environ.get("ACCELERATE_USE_FSDP", "false").lower() == "true":
+        _fsdp_on_cpu(accelerator, mixed_precision)
     if mixed_precision != "no" and not accelerator.native_amp:
         logger.warning(f"mixed_precision={mixed_precision!r} is not available on {accelerator.device}; training in "
                        "fp32 (on CPU use 'bf16')")
@@ -48,6 +53,20 @@ def make_accelerator(mixed_precision: str = "no") -> Accelerator:
         logger.warning(f"mixed_precision='bf16' on a CPU without native bf16 ({torch.backends.cpu.get_cpu_capability()}"
                        "): convolutions run many times slower than fp32 here; set train.mixed_precision = 'no'")
     return accelerator
+
+
+def _fsdp_on_cpu(accelerator: Accelerator, mixed_precision: str) -> None:
+    """Accelerate (1.15) turns FSDP on only for accelerator devices: on CPU it silently wraps the model in DDP instead.
+    Switch the state to FSDP with the launch's plugin (read from the FSDP_* variables `accelerate launch --use_fsdp`
+    sets), so FSDP shards on gloo as it does on NCCL; that is how it is tested (tests/test_train_subprocess.py)."""
+    from accelerate.state import PartialState
+    from accelerate.utils import FullyShardedDataParallelPlugin
+
+    plugin = FullyShardedDataParallelPlugin()
+    if mixed_precision != "no":
+        plugin.set_mixed_precision(mixed_precision)
+    accelerator.state.fsdp_plugin = plugin
+    accelerator.state.distributed_type = PartialState._shared_state["distributed_type"] = DistributedType.FSDP
 
 
 def cpu_has_fast_bf16() -> bool:
@@ -74,7 +93,7 @@ class TrainResult:
     interrupted: bool           # stopped by SIGTERM/SIGINT (a checkpoint was saved)
     checkpoint: Path | None     # the last checkpoint written or loaded
     last_loss: float
-    model: torch.nn.Module | None = None  # the trained network (raw weights; EMA in the checkpoint)
+    model: torch.nn.Module | None = None  # the trained network (raw weights, sharded under FSDP; EMA in the checkpoint)
     images_per_second: float = 0.0        # training throughput of this process's lifetime, all processes
     data_skips: str = ""                  # the data pipeline's summary of unusable inputs ("" if none)
 
@@ -109,7 +128,8 @@ class Trainer:
     """Trains `model` with `loss_fn` on `batches`; checkpoints go to `run_dir/checkpoints`, TensorBoard to `run_dir/tb`.
 
     `sample_fn(ema_model) -> list[PIL.Image]` (optional) draws the periodic sample grid from the EMA weights.
-    Build the model under the same seed on every process (DDP also broadcasts rank 0's weights).
+    Build the model under the same seed on every process (DDP also broadcasts rank 0's weights). Under FSDP (version 2)
+    the model, its EMA and the optimizer state are sharded in place; checkpoints hold full tensors all the same.
     """
 
     def __init__(self, model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module, dict], torch.Tensor],
@@ -124,13 +144,19 @@ class Trainer:
         self.extra_state = extra_state or {}
         torch.manual_seed(config.seed + self.accelerator.process_index)  # per-rank seed for anything unkeyed
         self.raw_model = model
-        self.ema = EMA(model, config.ema_decay, config.ema_warmup_power)
+        self.sharded = self.accelerator.distributed_type == DistributedType.FSDP
+        if self.sharded and not getattr(self.accelerator, "is_fsdp2", False):
+            raise ValueError("FSDP version 1 is not supported: launch with `accelerate launch --use_fsdp "
+                             "--fsdp_version 2` (docs/training.md)")
+        # sample grids under FSDP: an unsharded copy of the network (main process, on the CPU) to copy for sampling
+        self.unsharded_copy = copy.deepcopy(model).cpu() if self.sharded and sample_fn is not None else None
         optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=config.adam_betas, eps=config.adam_eps,
                                       weight_decay=config.weight_decay, foreach=True)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, self._lr_factor)
         if config.compile:
             model = torch.compile(model)
         self.model, self.optimizer = self.accelerator.prepare(model, optimizer)
+        self.ema = EMA(self.raw_model, config.ema_decay, config.ema_warmup_power)  # sharded like the model (FSDP)
         self.step, self.skipped, self.bad_in_a_row = 0, 0, 0
         # under torchrun / accelerate launch: the launcher's pid, to stop (and save) if it dies (e.g. SIGKILLed)
         self.launcher_pid = os.getppid() if "TORCHELASTIC_RUN_ID" in os.environ else None
@@ -141,16 +167,19 @@ class Trainer:
 
     # ---- checkpoints -------------------------------------------------------------------------------------------
     def save(self) -> Path:
-        """Main process writes the checkpoint; every process waits for it and gets its path."""
+        """Every process calls this (under FSDP they gather the full tensors); the main process writes the
+        checkpoint; every process waits for it and gets its path."""
         path = self.checkpoint_dir / f"step-{self.step:08d}"
-        if self.accelerator.is_main_process:
-            opt_tensors, opt_meta = flatten_optimizer_state(self.optimizer.state_dict())
+        main = self.accelerator.is_main_process
+        opt_tensors, opt_meta = flatten_optimizer_state(self.optimizer.state_dict())
+        tensors = {"model": gather_full(self.raw_model.state_dict(), main),
+                   "ema": gather_full(self.ema.state_dict(), main), "optimizer": gather_full(opt_tensors, main)}
+        if main:
             rng_tensors, rng_meta = capture_rng()
             state = {"optimizer": opt_meta, "rng": rng_meta, "data": self.batches.state_dict(),
                      "scheduler": {k: v for k, v in self.scheduler.state_dict().items() if k != "lr_lambdas"},
                      "skipped_steps": self.skipped, "extra": self.extra_state}
-            tensors = {"model": self.raw_model.state_dict(), "ema": self.ema.state_dict(),
-                       "optimizer": opt_tensors, "rng": rng_tensors}
+            tensors["rng"] = rng_tensors
             path = save_checkpoint(self.checkpoint_dir, self.step, tensors, state, self.config.keep_last)
             logger.info(f"saved checkpoint {path}")
         self.accelerator.wait_for_everyone()
@@ -168,9 +197,11 @@ class Trainer:
         else:
             path = Path(self.config.resume)
             tensors, state = load_checkpoint(path)
-        self.raw_model.load_state_dict(tensors["model"])
-        self.ema.load_state_dict(tensors["ema"])
-        self.optimizer.load_state_dict(unflatten_optimizer_state(tensors["optimizer"], state["optimizer"]))
+        self.raw_model.load_state_dict(shard_like(tensors["model"], self.raw_model.state_dict()))
+        self.ema.load_state_dict(shard_like(tensors["ema"], self.ema.shadow))
+        params = [p for group in self.optimizer.param_groups for p in group["params"]]  # "state.<index>.<key>"
+        optimizer = shard_like(tensors["optimizer"], {k: params[int(k.split(".")[1])] for k in tensors["optimizer"]})
+        self.optimizer.load_state_dict(unflatten_optimizer_state(optimizer, state["optimizer"]))
         self.scheduler.load_state_dict({**state["scheduler"], "lr_lambdas": [None]})
         self.batches.load_state_dict(state["data"])
         if self.accelerator.is_main_process:  # only rank 0's global RNG was saved; others re-derive their seeds
@@ -255,10 +286,18 @@ class Trainer:
             raised = self.accelerator.reduce(raised, reduction="sum")
         return bool(raised.item() > 0)
 
-    def ema_model(self) -> torch.nn.Module:
-        """A copy of the network holding the EMA weights, in eval mode."""
-        model = copy.deepcopy(self.raw_model).eval()
-        self.ema.copy_to(model)
+    def ema_model(self) -> torch.nn.Module | None:
+        """A copy of the network holding the EMA weights, in eval mode. Under FSDP every process must call it (the
+        EMA shards are gathered) and only the main process gets the copy."""
+        if not self.sharded:
+            model = copy.deepcopy(self.raw_model).eval()
+            self.ema.copy_to(model)
+            return model
+        shadow = gather_full(self.ema.state_dict(), keep=self.unsharded_copy is not None)
+        if self.unsharded_copy is None:
+            return None
+        model = copy.deepcopy(self.unsharded_copy).to(self.accelerator.device).eval()
+        self.ema.copy_to(model, shadow)
         return model
 
     def fit(self) -> TrainResult:
@@ -321,8 +360,10 @@ class Trainer:
                     continue
                 if self.step % c.checkpoint_every == 0 or self.step == c.max_steps:
                     checkpoint = self.save()
-                if self.sample_fn and c.sample_every and (self.step % c.sample_every == 0 or self.step == c.max_steps):
-                    feedback.sample_grid(self.step, self.sample_fn, self.ema_model, self.checkpoint_dir)
+                if c.sample_every and (self.step % c.sample_every == 0 or self.step == c.max_steps):
+                    ema_model = self.ema_model() if self.sample_fn or self.sharded else None
+                    if self.sample_fn:
+                        feedback.sample_grid(self.step, self.sample_fn, ema_model, self.checkpoint_dir)
         if checkpoint is None or checkpoint.name != f"step-{self.step:08d}":
             checkpoint = self.save()
         return TrainResult(self.step, self.skipped, False, checkpoint, loss, self.raw_model, feedback.rate)
