@@ -37,7 +37,10 @@ def clip_folder(tmp_path_factory):
                                            num_attention_heads=2, image_size=224, patch_size=32),
                         projection_dim=16)
     CLIPModel(config).save_pretrained(folder)
-    CLIPTokenizer(vocab=byte_level_vocab(), merges=[]).save_pretrained(folder)
+    # from files, as transformers 4.x (vocab_file, merges_file) and 5.x (vocab, merges) both take them positionally
+    (folder / "vocab.json").write_text(json.dumps(byte_level_vocab()))
+    (folder / "merges.txt").write_text("#version: 0.2\n")
+    CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt")).save_pretrained(folder)
     _image_processor(folder).save_pretrained(folder)
     return folder
 
