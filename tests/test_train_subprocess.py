@@ -103,7 +103,7 @@ def test_two_processes_on_gloo_agree_with_each_other_and_with_one_process(images
     assert moved > 1e-4 and differ < 1e-5, (moved, differ)
 
 
-@pytest.mark.slow   # 68 s of CPU over 2-3 processes: about 40-50 s on 2 idle cores
+@pytest.mark.slow   # two launches: 57 s on 2 idle cores (68 s of CPU)
 @pytest.mark.skipif(Version(accelerate.__version__) < Version("1.6"), reason="FSDP2 needs accelerate >= 1.6")
 def test_fsdp_on_two_processes_shards_and_saves_resumes_and_exports_full_tensors(images, one_process, tmp_path):
     # every ResBlock its own FSDP unit (the networks' _no_split_modules), as a paper-scale run would wrap them
