@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from openimagen.data.synthetic import write_folder
-from test_train_loop import make_trainer, squared_error
+from test_train_loop import make_trainer, sigterm_at_call
 
 ROOT = Path(__file__).parent.parent
 BIN = Path(sys.executable).parent
@@ -38,15 +38,7 @@ def test_a_folder_with_no_readable_image_stops_with_a_one_line_error_and_exit_2(
 
 
 def test_a_second_signal_stops_at_once_without_waiting_for_the_step(tmp_path):
-    calls = {"n": 0}
-
-    def two_terms(model, batch):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            os.kill(os.getpid(), signal.SIGTERM)
-            os.kill(os.getpid(), signal.SIGTERM)   # e.g. a user pressing Ctrl-C twice: never ignored
-        return squared_error(model, batch)
-
+    two_terms, calls = sigterm_at_call(2, signals=2)   # e.g. a user pressing Ctrl-C twice: never ignored
     trainer, _ = make_trainer(tmp_path, two_terms)
     with pytest.raises(SystemExit) as stopped:
         trainer.fit()

@@ -134,15 +134,22 @@ def test_resume_from_a_checkpoint_continues_exactly(tmp_path):
     assert torch.equal(straight.ema.shadow["weight"], second.ema.shadow["weight"])
 
 
-def test_sigterm_saves_a_checkpoint_and_stops_cleanly(tmp_path):
+def sigterm_at_call(call: int, signals: int = 1):
+    """A squared-error loss that sends this process `signals` SIGTERMs at its `call`-th call; -> (loss_fn, calls)."""
     calls = {"n": 0}
 
-    def term_at_third_step(model, batch):
+    def loss_fn(model, batch):
         calls["n"] += 1
-        if calls["n"] == 3:
-            os.kill(os.getpid(), signal.SIGTERM)
+        if calls["n"] == call:
+            for _ in range(signals):
+                os.kill(os.getpid(), signal.SIGTERM)
         return squared_error(model, batch)
 
+    return loss_fn, calls
+
+
+def test_sigterm_saves_a_checkpoint_and_stops_cleanly(tmp_path):
+    term_at_third_step, _ = sigterm_at_call(3)
     trainer, _ = make_trainer(tmp_path, term_at_third_step, checkpoint_every=100)
     result = trainer.fit()
     assert result.interrupted and result.step == 3

@@ -12,10 +12,10 @@ import click
 
 from openimagen.cli import UserError
 from openimagen.cli.command import Command
-from openimagen.cli.checks import check_positive_ints, sampler_option
+from openimagen.cli.checks import check_positive_ints
 from openimagen.cli.model_folder import model_fingerprint, read_saved_config, resolve_model
 from openimagen.cli.prompt_checks import check_prompts_are_utf8
-from openimagen.cli.sample import check_numbers, load_cascade, new_recipe
+from openimagen.cli.sample import check_numbers, load_cascade, new_recipe, sampling_options
 from openimagen.cli.sample_output import SampleWriter, check_output
 from openimagen.cli.threads import set_threads
 
@@ -73,18 +73,7 @@ def file_digest(path: str) -> str:
 @click.option("--jump-length", type=int, default=1, show_default=True, help="RePaint: steps per jump back.")
 @click.option("--jump-n-sample", type=int, default=1, show_default=True,
               help="RePaint: passes over each jump (1 = no resampling; 5-10 harmonise better, cost more).")
-@click.option("--num-images", type=int, default=None, help="Images per prompt.  [default: 1]")
-@click.option("--seed", type=int, default=None, help="Random seed.  [default: random, printed and stored]")
-@click.option("--steps", type=int, default=None, help="Sampler steps per stage.  [default: the model's]")
-@click.option("--guidance", type=float, default=None, help="Classifier-free guidance weight.  [default: the model's]")
-@sampler_option()
-@click.option("--threshold", type=click.Choice(["none", "static", "dynamic"]), default=None,
-              help="x0 thresholding.  [default: the model's]")
-@click.option("--aug-level", type=float, default=None, help="SR noise-conditioning level.  [default: the model's]")
-@click.option("--gamma", type=float, default=None, help="Ancestral sampler variance interpolation.")
-@click.option("--eta", type=float, default=None, help="DDIM stochasticity.")
-@click.option("--batch-size", type=int, default=None, help="Images sampled at once.  [default: 16]")
-@click.option("--threads", type=int, default=None, help="torch CPU threads.  [default: the free cores]")
+@sampling_options
 def edit(image, prompts, mask, pad, output, model, method, jump_length, jump_n_sample, num_images, seed, steps,
          guidance, sampler, threshold, aug_level, gamma, eta, batch_size, threads) -> None:
     """Regenerate part of IMAGE from PROMPT: the white part of --mask (inpainting), or the border --pad adds

@@ -109,6 +109,35 @@ def recipe_from_png(ctx: click.Context, png: str, prompts, model: str | None) ->
     return recipe, record, model
 
 
+SAMPLING_OPTIONS = [
+    click.option("--num-images", type=int, default=None, help="Images per prompt.  [default: 1]"),
+    click.option("--seed", type=int, default=None, help="Random seed.  [default: random, printed and stored]"),
+    click.option("--steps", type=int, default=None, help="Sampler steps per stage.  [default: the model's]"),
+    click.option("--guidance", type=float, default=None,
+                 help="Classifier-free guidance weight w (1 = off).  [default: the model's]"),
+    sampler_option(),
+    click.option("--threshold", type=click.Choice(["none", "static", "dynamic"]), default=None,
+                 help="x0 thresholding (Imagen Sec. 2.3).  [default: the model's]"),
+    click.option("--aug-level", type=float, default=None,
+                 help="Noise-conditioning augmentation level of the super-resolution stages, in [0, 1].  "
+                      "[default: the model's]"),
+    click.option("--gamma", type=float, default=None, help="Ancestral sampler: variance interpolation in [0, 1] "
+                                                           "(0 = DDPM posterior).  [default: the model's]"),
+    click.option("--eta", type=float, default=None,
+                 help="DDIM: stochasticity >= 0 (0 = deterministic, 1 = DDPM-like).  [default: the model's]"),
+    click.option("--batch-size", type=int, default=None, help="Images sampled at once.  [default: 16]"),
+    click.option("--threads", type=int, default=None,
+                 help="torch CPU threads.  [default: the cores the load average leaves free, at least 1]"),
+]
+
+
+def sampling_options(command):
+    """The sampling settings `sample` and `edit` share (checked by `check_numbers`, resolved by `new_recipe`)."""
+    for option in reversed(SAMPLING_OPTIONS):
+        command = option(command)
+    return command
+
+
 @click.command(epilog=EXAMPLES, cls=Command)
 @click.argument("prompts", nargs=-1, metavar="[PROMPT]...")
 @click.option("-o", "--output", default="sample.png", show_default=True,
@@ -116,26 +145,9 @@ def recipe_from_png(ctx: click.Context, png: str, prompts, model: str | None) ->
                    "Existing files of those names are overwritten.")
 @click.option("--model", default=None, metavar="DIR",
               help="Saved cascade folder (Cascade.save_pretrained). Default: the model shipped with openimagen.")
-@click.option("--num-images", type=int, default=None, help="Images per prompt.  [default: 1]")
-@click.option("--seed", type=int, default=None, help="Random seed.  [default: random, printed and stored]")
-@click.option("--steps", type=int, default=None, help="Sampler steps per stage.  [default: the model's]")
-@click.option("--guidance", type=float, default=None,
-              help="Classifier-free guidance weight w (1 = off).  [default: the model's]")
-@sampler_option()
-@click.option("--threshold", type=click.Choice(["none", "static", "dynamic"]), default=None,
-              help="x0 thresholding (Imagen Sec. 2.3).  [default: the model's]")
-@click.option("--aug-level", type=float, default=None,
-              help="Noise-conditioning augmentation level of the super-resolution stages, in [0, 1].  "
-                   "[default: the model's]")
-@click.option("--gamma", type=float, default=None,
-              help="Ancestral sampler: variance interpolation in [0, 1] (0 = DDPM posterior).  [default: the model's]")
-@click.option("--eta", type=float, default=None,
-              help="DDIM: stochasticity >= 0 (0 = deterministic, 1 = DDPM-like).  [default: the model's]")
+@sampling_options
 @click.option("--stop-at-stage", type=int, default=None, help="Last stage to run (1 = base resolution only).")
 @click.option("--grid", is_flag=True, help="Write one PNG: a row per prompt, a column per image.")
-@click.option("--batch-size", type=int, default=None, help="Images sampled at once.  [default: 16]")
-@click.option("--threads", type=int, default=None,
-              help="torch CPU threads.  [default: the cores the load average leaves free, at least 1]")
 @click.option("--from-png", "from_png", metavar="PNG", default=None,
               help="Re-run the recipe stored in a PNG written by this command (same pixels with the same model).")
 @click.pass_context
