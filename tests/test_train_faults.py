@@ -139,6 +139,7 @@ def test_temp_dirs_of_a_killed_save_are_removed_at_start(tmp_path):
 
 def test_ranks_save_and_stop_when_their_launcher_dies(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCHELASTIC_RUN_ID", "test")
+    monkeypatch.setattr(os, "getppid", lambda: 4242)                # the launcher (whatever started pytest)
     trainer, _ = make_trainer(tmp_path, max_steps=10)
     monkeypatch.setattr(os, "getppid", lambda: 1)                   # re-parented: the launcher was SIGKILLed
     result = trainer.fit()
