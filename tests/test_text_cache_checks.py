@@ -53,3 +53,11 @@ def test_a_high_hit_rate_is_silent(cache_dir, caplog):
             embedder(CAPTIONS)
     assert embedder.cache_hits == 300 and embedder.encoder_forwards == 0
     assert not [r for r in caplog.records if "embedding cache" in r.getMessage()]
+
+
+def test_a_cache_of_other_encoder_layers_is_refused_before_training(cache_dir, tmp_path):
+    config = load_config("configs/tiny-2stage.toml", [f"data.embedding_cache={cache_dir}", f"train.output_dir={tmp_path}",
+                                                      "cascade.max_text_length=16", "cascade.text_encoder_layers=[0,-1]"])
+    with pytest.raises(CacheError, match=r"hidden states \[-1\], but cascade.text_encoder_layers = \[0, -1\].*"
+                                         r"--layers 0,-1"):
+        make_embedder(config)

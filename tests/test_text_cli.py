@@ -63,3 +63,18 @@ def test_encode_command_reports_a_missing_encoder_in_one_line(tmp_path, monkeypa
     result = CliRunner().invoke(main, ["encode", str(tmp_path / "captions.txt"), str(tmp_path / "out"),
                                        "--encoder", "no-such-org/no-such-t5"])
     assert result.exit_code == 2 and "no-such-org/no-such-t5" in result.output and "Traceback" not in result.output
+
+
+def test_encode_command_layers_option_writes_those_hidden_states(tmp_path):
+    write_manifests(tmp_path)
+    out = tmp_path / "cache"
+    result = CliRunner().invoke(main, ["encode", str(tmp_path / "captions.txt"), str(out), "--max-length", "16",
+                                       "--layers", "0,-1"])
+    assert result.exit_code == 0, result.output
+    encoder = load_encoder("minilm", max_length=16, layers=(0, -1))
+    cache = EmbeddingCache(out)
+    assert cache.encoder_id == encoder.id and cache.dim == 768
+    torch.testing.assert_close(cache.get_by_text("a red circle").float(), encoder.encode(["a red circle"])[0][0],
+                               atol=2e-3, rtol=1e-3)
+    bad = CliRunner().invoke(main, ["encode", str(tmp_path / "captions.txt"), str(out), "--layers", "last"])
+    assert bad.exit_code == 2 and "--layers 'last'" in bad.output

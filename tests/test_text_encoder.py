@@ -173,3 +173,22 @@ def test_repo_id_is_found_in_the_hugging_face_cache_offline(tmp_path, monkeypatc
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     encoder = load_encoder("test-org/tiny-t5", max_length=16)
     assert encoder.name == "test-org/tiny-t5" and encoder.id.startswith("test-org/tiny-t5@") and encoder.dim == 32
+
+
+def test_layers_concatenate_the_models_own_hidden_states(minilm):
+    both = load_encoder(layers=(0, -1))
+    prompts = ["a red circle on the left", ""]
+    emb, mask = both.encode(prompts)
+    assert both.dim == emb.shape[-1] == 2 * minilm.dim and both.id == minilm.id + ":layers0,-1"
+    ids = minilm.tokenizer(prompts[:1], return_tensors="pt")
+    with torch.no_grad():
+        hidden = minilm.model(**ids, output_hidden_states=True).hidden_states   # independent of encode()
+    n = int(mask[0].sum())
+    torch.testing.assert_close(emb[0, :n, :384], hidden[0][0, :n])
+    torch.testing.assert_close(emb[0, :n, 384:], minilm.encode(prompts[:1])[0][0, :n])
+    assert emb[1].abs().sum() == 0 and not mask[1].any()
+
+
+def test_layers_out_of_range_are_refused_with_the_range():
+    with pytest.raises(ValueError, match=r"in \[-7, 6\].*got \[7\]"):
+        load_encoder(layers=(7,))

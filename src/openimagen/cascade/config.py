@@ -89,6 +89,7 @@ class CascadeConfig:
     stages: list[StageConfig]
     text_encoder: str | None = None
     max_text_length: int = 128
+    text_encoder_layers: list[int] = field(default_factory=lambda: [-1])   # hidden states concatenated per token
     channels: int = 3
 
     def __post_init__(self) -> None:

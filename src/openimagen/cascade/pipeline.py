@@ -25,7 +25,8 @@ def default_embedder(config: CascadeConfig) -> TextEmbedder:
     """Loads the cascade's text encoder on first use (never at construction)."""
     from openimagen.text import load_encoder
 
-    return TextEmbedder(lambda: load_encoder(config.text_encoder, max_length=config.max_text_length))
+    return TextEmbedder(lambda: load_encoder(config.text_encoder, max_length=config.max_text_length,
+                                             layers=config.text_encoder_layers))
 
 
 class Cascade:

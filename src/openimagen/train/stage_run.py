@@ -35,12 +35,19 @@ def stage_dir(config: ExperimentConfig, number: int) -> Path:
 
 def make_embedder(config: ExperimentConfig) -> TextEmbedder:
     """Cached embeddings when `data.embedding_cache` is set; the encoder is only loaded for captions it lacks."""
-    from openimagen.text import EmbeddingCache, load_encoder
+    from openimagen.text import CacheError, EmbeddingCache, load_encoder
+    from openimagen.text.encoder import layers_of, layers_tag, layers_tag_of
 
     cache = EmbeddingCache(config.data.embedding_cache) if config.data.embedding_cache else None
     cascade = config.cascade
-    return TextEmbedder(lambda: load_encoder(cascade.text_encoder, max_length=cascade.max_text_length), cache,
-                        max_length=cascade.max_text_length)
+    if cache is not None and layers_tag(cascade.text_encoder_layers) != layers_tag_of(cache.encoder_id):
+        raise CacheError(f"the embedding cache {cache.out_dir} holds text encoder hidden states "
+                         f"{layers_of(cache.encoder_id)}, but cascade.text_encoder_layers = "
+                         f"{list(cascade.text_encoder_layers)}; re-encode with `openimagen encode ... --layers "
+                         f"{','.join(map(str, cascade.text_encoder_layers))}` into a new folder")
+    return TextEmbedder(lambda: load_encoder(cascade.text_encoder, max_length=cascade.max_text_length,
+                                             layers=cascade.text_encoder_layers),
+                        cache, max_length=cascade.max_text_length)
 
 
 def noisy_text(emb: torch.Tensor, mask: torch.Tensor, scale: float, noise: torch.Tensor) -> torch.Tensor:
