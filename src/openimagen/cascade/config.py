@@ -36,11 +36,14 @@ class StageConfig:
     task: Literal["generate", "inpaint"] = "generate"  # inpaint: the network also sees a masked image + mask
     inpaint_masks: dict[str, float] | None = None     # inpaint training: mask kind -> weight (box, brush, object,
                                                       # full); None = openimagen.data.masks.DEFAULT_MIX
+    text_encoder_layers: list[int] | None = None      # the hidden states (of cascade.text_encoder_layers) this stage
+                                                      # reads; None = all of them
 
     def __post_init__(self) -> None:
         from openimagen.diffusion import DiffusionConfig, resolve_sampler
 
         check_positive("resolution", self.resolution)
+        self.text_blocks: tuple[list[int], int] | None = None   # set by CascadeConfig: (blocks read, blocks given)
         try:
             self.sampler = resolve_sampler(self.sampler)
         except ValueError as error:
@@ -76,6 +79,18 @@ class StageConfig:
         except (TypeError, ValueError) as error:
             raise ConfigError(f"diffusion: {error}") from error
 
+    def select_text(self, text_emb):
+        """The hidden-state blocks of `text_emb` [b, n, blocks * d] this stage reads (all unless the cascade said)."""
+        if self.text_blocks is None:
+            return text_emb
+        read, given = self.text_blocks
+        blocks = text_emb.unflatten(-1, (given, text_emb.shape[-1] // given))
+        return blocks[..., read, :].flatten(-2)
+
+    def text_dim(self, given_dim: int) -> int:
+        """Width of the text tokens this stage's network reads, out of the embedder's `given_dim`."""
+        return given_dim if self.text_blocks is None else given_dim // self.text_blocks[1] * len(self.text_blocks[0])
+
     def sampling_defaults(self) -> dict:
         return {"sampler": self.sampler, "steps": self.steps, "guidance_scale": self.guidance_scale,
                 "threshold": self.threshold, "percentile": self.percentile, "aug_level": self.aug_level,
@@ -96,6 +111,18 @@ class CascadeConfig:
         if not self.stages:
             raise ConfigError("cascade.stages: need at least one stage ([[cascade.stages]] tables)")
         check_positive("cascade.max_text_length", self.max_text_length)
+        layers = list(self.text_encoder_layers)
+        if not layers or len(set(layers)) != len(layers) or not all(isinstance(i, int) for i in layers):
+            raise ConfigError(f"cascade.text_encoder_layers: expected distinct hidden-state indices such as [-1] or "
+                              f"[0, -1], got {self.text_encoder_layers!r}")
+        for number, stage in enumerate(self.stages, start=1):
+            if stage.text_encoder_layers is None:
+                continue
+            unknown = [i for i in stage.text_encoder_layers if i not in layers]
+            if unknown or not stage.text_encoder_layers:
+                raise ConfigError(f"cascade.stages.{number}.text_encoder_layers={stage.text_encoder_layers}: a stage "
+                                  f"reads a non-empty subset of cascade.text_encoder_layers={layers}")
+            stage.text_blocks = ([layers.index(i) for i in stage.text_encoder_layers], len(layers))
         for number, (low, high) in enumerate(zip(self.stages, self.stages[1:]), start=2):
             if high.resolution <= low.resolution:
                 raise ConfigError(f"cascade.stages.{number}.resolution={high.resolution} must exceed the previous "

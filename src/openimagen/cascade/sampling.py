@@ -45,6 +45,7 @@ def sample_stage(network: nn.Module, stage: StageConfig, text_emb: Tensor, text_
     """Images [b, channels, res, res] in [-1, 1] for text [b, n, dim] (+ low-res [b, c, r, r] for SR stages),
     keeping `known` (not composited: the caller pastes the known region back)."""
     device = next(network.parameters()).device
+    text_emb = stage.select_text(text_emb)
     batch, res = text_emb.shape[0], stage.resolution
     schedule = stage.diffusion_config.get_schedule()
     noise = torch.randn(batch, channels, res, res, generator=generator).to(device)

@@ -18,9 +18,10 @@ __all__ = ["network_config", "build_stage_network", "stage_loss", "inpaint_input
 
 
 def network_config(stage: StageConfig, text_dim: int, super_resolution: bool, channels: int = 3):
-    """The stage's network config with the cascade's facts filled in: text width, channels, low-res conditioning."""
+    """The stage's network config with the cascade's facts filled in: text width (of the embedder's `text_dim`, the
+    part the stage reads), channels, low-res conditioning."""
     base = get_preset(stage.network) if isinstance(stage.network, str) else config_from_dict(stage.network)
-    return dataclasses.replace(base, text_dim=text_dim, lowres_cond=super_resolution, in_channels=channels,
+    return dataclasses.replace(base, text_dim=stage.text_dim(text_dim), lowres_cond=super_resolution, in_channels=channels,
                                out_channels=channels, inpaint_cond=stage.task == "inpaint")
 
 
@@ -51,8 +52,9 @@ def stage_loss(network: nn.Module, stage: StageConfig, images: Tensor, text_emb:
     (`stage.train_aug_range`, Imagen: U(0, 1)) and are told its log-SNR (noise-conditioning augmentation, Sec. 2.4).
     Inpainting stages (`task = "inpaint"`) see the image outside `inpaint_mask` [b, 1, h, w] (1 = regenerate) and
     the mask. All randomness comes from `rnd`; `group_size` (the global batch) gives low-discrepancy times when the
-    diffusion config asks for them."""
+    diffusion config asks for them. `text_emb` is the embedder's; the stage reads its own hidden states of it."""
     config = stage.diffusion_config
+    text_emb = stage.select_text(text_emb)
     schedule = config.get_schedule()
     t = rnd.stratified(group_size) if config.low_discrepancy and group_size else rnd.uniform()
     noise = rnd.normal(images.shape[1:]).to(images)
