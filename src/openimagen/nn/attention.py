@@ -85,21 +85,43 @@ class SelfAttention(nn.Module):
         return x + _image(self.to_out(out.transpose(1, 2).flatten(2)), x)
 
 
-class CrossAttention(nn.Module):
-    """Pixels attend to the text sequence (LayerNorm on text, padding masked, learned null key/value)."""
+POSITION_FREQUENCIES = 4   # sin/cos of pi * 2^k * x and y, k < 4: 16 features per pixel
 
-    def __init__(self, channels: int, text_dim: int, head_dim: int, max_groups: int):
+
+def position_features(h: int, w: int, device, dtype) -> torch.Tensor:
+    """[h*w, 4 * POSITION_FREQUENCIES] Fourier features of each pixel centre's (x, y) in [-1, 1]: the same map at
+    every resolution, so a network trained on crops or another size still reads them as positions."""
+    ys = torch.linspace(-1 + 1 / h, 1 - 1 / h, h, device=device, dtype=dtype)
+    xs = torch.linspace(-1 + 1 / w, 1 - 1 / w, w, device=device, dtype=dtype)
+    grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1).reshape(h * w, 2)
+    angles = grid[:, :, None] * (torch.pi * 2.0 ** torch.arange(POSITION_FREQUENCIES, device=device, dtype=dtype))
+    return torch.cat([angles.sin(), angles.cos()], dim=-1).flatten(1)
+
+
+class CrossAttention(nn.Module):
+    """Pixels attend to the text sequence (LayerNorm on text, padding masked, learned null key/value).
+
+    With `query_positions` the queries also get a learned projection of each pixel's position (zero-initialised, so
+    it starts as the plain layer): a word such as "left" can then be matched by the pixels where it applies, which
+    a convolutional feature map only knows indirectly from its zero padding (docs/experiments.md, session 3)."""
+
+    def __init__(self, channels: int, text_dim: int, head_dim: int, max_groups: int, query_positions: bool = False):
         super().__init__()
         self.heads = max(1, channels // head_dim)
         self.norm = group_norm(channels, max_groups)
         self.text_norm = nn.LayerNorm(text_dim)
         self.to_q = nn.Linear(channels, channels, bias=False)
+        self.to_q_position = zero_init(nn.Linear(4 * POSITION_FREQUENCIES, channels, bias=False)) \
+            if query_positions else None
         self.to_kv = nn.Linear(text_dim, 2 * channels, bias=False)
         self.null_kv = small_normal(2 * channels)
         self.to_out = zero_init(nn.Linear(channels, channels))
 
     def forward(self, x: torch.Tensor, text: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
-        q = _heads(self.to_q(_tokens(self.norm(x))), self.heads)
+        q = self.to_q(_tokens(self.norm(x)))
+        if self.to_q_position is not None:
+            q = q + self.to_q_position(position_features(*x.shape[2:], x.device, q.dtype))
+        q = _heads(q, self.heads)
         k, v, mask = text_keys_values(self.text_norm(text), text_mask, self.to_kv, self.null_kv, self.heads)
         out = multihead_attention(q, k.to(q.dtype), v.to(q.dtype), mask)
         return x + _image(self.to_out(out.transpose(1, 2).flatten(2)), x)

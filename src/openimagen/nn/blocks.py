@@ -40,10 +40,11 @@ class ResBlock(nn.Module):
 class Attention(nn.Module):
     """Optional self-attention followed by optional text cross-attention at one resolution."""
 
-    def __init__(self, channels: int, text_dim: int, head_dim: int, max_groups: int, self_attn: bool, cross: bool):
+    def __init__(self, channels: int, text_dim: int, head_dim: int, max_groups: int, self_attn: bool, cross: bool,
+                 query_positions: bool = False):
         super().__init__()
         self.self_attn = SelfAttention(channels, head_dim, max_groups) if self_attn else None
-        self.cross_attn = CrossAttention(channels, text_dim, head_dim, max_groups) if cross else None
+        self.cross_attn = CrossAttention(channels, text_dim, head_dim, max_groups, query_positions) if cross else None
 
     def forward(self, x: torch.Tensor, text: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
         if self.self_attn is not None:

@@ -43,6 +43,7 @@ class _CommonConfig:
     dropout: float = 0.0
     gradient_checkpointing: bool = False
     coord_channels: bool = False         # append x, y coordinate maps to the input (CoordConv, Liu et al. 2018)
+    query_positions: bool = False        # cross-attention queries also see each pixel's (x, y) (attention.py)
     text_layers: int = 0                 # trainable transformer layers over the frozen text tokens (text_adapter.py)
     text_width: int = 256                # their width (used when text_layers > 0)
 
@@ -73,7 +74,7 @@ class _CommonConfig:
             raise ValueError(f"lowres_upsample must be one of {LOWRES_MODES}, got {self.lowres_upsample!r}")
         if not 0.0 <= float(self.dropout) < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
-        for name in ("gradient_checkpointing", "coord_channels"):
+        for name in ("gradient_checkpointing", "coord_channels", "query_positions"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
 

@@ -20,7 +20,8 @@ SKIP_SCALE = 2 ** -0.5
 def _attentions(channels: int, config: EfficientUNetConfig, level: int, num_res: int) -> nn.ModuleList:
     self_attn, cross = config.self_attn_levels[level], config.cross_attn_levels[level]
     count = (num_res if config.attn_every_res_block else 1) if (self_attn or cross) else 0
-    return nn.ModuleList(Attention(channels, config.text_features, config.head_dim, config.num_groups, self_attn, cross)
+    return nn.ModuleList(Attention(channels, config.text_features, config.head_dim, config.num_groups, self_attn, cross,
+                                   config.query_positions)
                          for _ in range(count))
 
 

@@ -17,7 +17,8 @@ class UNetBlock(nn.Module):
         super().__init__()
         self.res = ResBlock(c_in, c_out, config.num_groups, config.cond_width, config.dropout)
         has_attn = self_attn or cross_attn
-        self.attn = Attention(c_out, config.text_features, config.head_dim, config.num_groups, self_attn, cross_attn) \
+        self.attn = Attention(c_out, config.text_features, config.head_dim, config.num_groups, self_attn, cross_attn,
+                              config.query_positions) \
             if has_attn else None
 
     def forward(self, x, emb, text, text_mask):
