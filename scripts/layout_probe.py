@@ -3,7 +3,9 @@
 For prompts that differ only in a position word, it predicts x0 from the same pure-ish noise z at high noise
 levels (where a layout is decided) and prints the centroid of the predicted red "mass" (red minus the mean of green
 and blue, clipped at 0), averaged over noise seeds. A model that reads "on the left" puts that centroid left of the
-one for "on the right"; the data's own means are x ~ 0.2 vs 0.8. Usage:
+one for "on the right"; the data's own means are x ~ 0.2 vs 0.8. It also prints a more sensitive "moment": the mean
+of (redness("left") - redness("right")) times -x over the image (x in [-1, 1]; likewise top/bottom with y), > 0 when
+the word moves red the right way, 0 when it is ignored (a 4-caption model that learned it: ~0.07). Usage:
     python scripts/layout_probe.py --model src/openimagen/models/shapes-cascade [--seeds 8]
 """
 
@@ -40,16 +42,20 @@ def main() -> None:
     emb, mask = cascade.embedder.encoder.encode(list(PROMPTS))
     size = stage.resolution
     for log_snr in args.log_snr:
-        total = torch.zeros(len(PROMPTS), 2)
+        total, redness = torch.zeros(len(PROMPTS), 2), torch.zeros(len(PROMPTS), size, size)
         for seed in range(args.seeds):
             z = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(seed)).expand(len(PROMPTS), -1, -1, -1)
             lam = torch.full((len(PROMPTS),), log_snr)
             with torch.no_grad():
                 x0 = D.prediction_to_x0(net(z, lam, emb, mask), z, lam, stage.diffusion_config.prediction)
             total += red_centroids(x0.clamp(-1, 1))
-        mean = total / args.seeds
+            redness += x0.clamp(-1, 1)[:, 0] - x0.clamp(-1, 1)[:, 1:].mean(1)
+        mean, redness = total / args.seeds, redness / args.seeds
+        grid = torch.linspace(-1, 1, size)
+        moment_x = -((redness[0] - redness[1]) * grid[None, :]).mean().item()
+        moment_y = -((redness[2] - redness[3]) * grid[:, None]).mean().item()
         cells = "  ".join(f"{p.split('circle ')[1]}: ({x:.2f}, {y:.2f})" for p, (x, y) in zip(PROMPTS, mean.tolist()))
-        print(f"log-SNR {log_snr:+.0f}: {cells}")
+        print(f"log-SNR {log_snr:+.0f}: {cells}  moments x {moment_x:+.4f} y {moment_y:+.4f}")
 
 
 if __name__ == "__main__":
