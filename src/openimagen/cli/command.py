@@ -45,6 +45,9 @@ class Command(click.Command):
 
 def hide_weight_loading_bar() -> None:
     """transformers draws a "Loading weights" bar on stderr each time the text encoder loads: noise in a CLI."""
+    from openimagen.torchvision_guard import hide_broken_torchvision
+
+    hide_broken_torchvision()
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()

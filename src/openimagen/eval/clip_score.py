@@ -53,6 +53,9 @@ def locate_clip(name_or_path: str | Path | None) -> Path:
 
 def _image_processor(folder: Path):
     """CLIP's image processor; the PIL backend (no torchvision) where this transformers version has one."""
+    from openimagen.torchvision_guard import hide_broken_torchvision
+
+    hide_broken_torchvision()
     try:
         from transformers import CLIPImageProcessorPil as processor_class
     except ImportError:
@@ -72,6 +75,9 @@ class ClipScorer:
 
     @classmethod
     def load(cls, name_or_path: str | Path | None = None, device: str | torch.device = "cpu") -> "ClipScorer":
+        from openimagen.torchvision_guard import hide_broken_torchvision
+
+        hide_broken_torchvision()
         from transformers import AutoTokenizer, CLIPModel
         from transformers.utils import logging as transformers_logging
 

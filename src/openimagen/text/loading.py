@@ -130,6 +130,9 @@ def _resolve_dtype(dtype: str | torch.dtype | None, device: torch.device) -> tor
 
 def _load_model_and_tokenizer(name: str, directory: Path, dtype: torch.dtype):
     """Pick the encoder class from `config.json`'s `model_type` and load model + tokenizer from `directory`."""
+    from openimagen.torchvision_guard import hide_broken_torchvision
+
+    hide_broken_torchvision()
     import transformers
     from transformers import AutoConfig, AutoTokenizer
 
