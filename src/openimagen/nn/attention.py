@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import group_norm, small_normal, zero_init
+from .layers import group_norm, pixel_centres, small_normal, zero_init
 
 
 def _heads(x: torch.Tensor, heads: int) -> torch.Tensor:
@@ -91,8 +91,7 @@ POSITION_FREQUENCIES = 4   # sin/cos of pi * 2^k * x and y, k < 4: 16 features p
 def position_features(h: int, w: int, device, dtype) -> torch.Tensor:
     """[h*w, 4 * POSITION_FREQUENCIES] Fourier features of each pixel centre's (x, y) in [-1, 1]: the same map at
     every resolution, so a network trained on crops or another size still reads them as positions."""
-    ys = torch.linspace(-1 + 1 / h, 1 - 1 / h, h, device=device, dtype=dtype)
-    xs = torch.linspace(-1 + 1 / w, 1 - 1 / w, w, device=device, dtype=dtype)
+    ys, xs = pixel_centres(h, device, dtype), pixel_centres(w, device, dtype)
     grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1).reshape(h * w, 2)
     angles = grid[:, :, None] * (torch.pi * 2.0 ** torch.arange(POSITION_FREQUENCIES, device=device, dtype=dtype))
     return torch.cat([angles.sin(), angles.cos()], dim=-1).flatten(1)

@@ -7,7 +7,7 @@ from torch import nn
 
 from .attention import TextPooling
 from .text_adapter import TextAdapter
-from .layers import NoiseLevelEmbedding
+from .layers import NoiseLevelEmbedding, pixel_centres
 
 NO_AUG_LOG_SNR = 30.0   # aug_log_snr=None means "no noise augmentation" (a clean low-res image)
 
@@ -16,8 +16,7 @@ def coordinate_maps(x: torch.Tensor) -> torch.Tensor:
     """[b, 2, h, w]: each pixel centre's x and y in [-1, 1] (left/top = -1), so convolutions and attention know
     where they are in the image without inferring it from zero padding (CoordConv, Liu et al. 2018)."""
     b, _, h, w = x.shape
-    ys = torch.linspace(-1 + 1 / h, 1 - 1 / h, h, device=x.device, dtype=x.dtype)
-    xs = torch.linspace(-1 + 1 / w, 1 - 1 / w, w, device=x.device, dtype=x.dtype)
+    ys, xs = pixel_centres(h, x.device, x.dtype), pixel_centres(w, x.device, x.dtype)
     grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
     return torch.stack([grid_x, grid_y]).expand(b, 2, h, w)
 

@@ -82,3 +82,8 @@ def maybe_checkpoint(enabled: bool, fn, *args):
         from torch.utils.checkpoint import checkpoint
         return checkpoint(fn, *args, use_reentrant=False)
     return fn(*args)
+
+
+def pixel_centres(n: int, device=None, dtype=None) -> torch.Tensor:
+    """[n] centres of n pixels along one axis in [-1, 1] (first = -1 + 1/n)."""
+    return torch.linspace(-1 + 1 / n, 1 - 1 / n, n, device=device, dtype=dtype)
