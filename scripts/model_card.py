@@ -2,11 +2,12 @@
 `openimagen info` shows.
 
     python scripts/model_card.py src/openimagen/models/shapes-cascade --config configs/shapes-cascade.toml \
-        --run 1=runs/shapes-cascade-long/stage-1 --run 2=runs/shapes-cascade/stage-2 \
+        --run 1=runs/phase-a/stage-1 --run 1=runs/phase-b/stage-1 --run 2=runs/shapes-cascade/stage-2 \
         --bench eval=bench/eval --bench heldout=bench/heldout --command "openimagen train ..."
 
 provenance.json: the config file's text, the commands, per stage the run's final step and wall time (from its
-TensorBoard logs, scripts/training_time.py), the git commit and the date. metrics.json: per bench split, alignment,
+TensorBoard logs, scripts/training_time.py; a stage trained in phases, each starting from the last one's export, is
+given one --run per phase, in order), the git commit and the date. metrics.json: per bench split, alignment,
 per-category and per-requirement rates, FD_shapes and its floor, and the sampling settings used.
 """
 
@@ -25,22 +26,32 @@ from training_time import process_rows  # noqa: E402
 from openimagen.files import write_text_atomic  # noqa: E402
 
 
-def pairs(items: list[str], what: str) -> dict[str, Path]:
-    out = {}
+def pairs(items: list[str], what: str) -> dict[str, list[Path]]:
+    """`KEY=PATH` items grouped by key, in the order given."""
+    out: dict[str, list[Path]] = {}
     for item in items:
         key, _, value = item.partition("=")
         if not key or not value:
             raise SystemExit(f"--{what} {item!r}: expected KEY=PATH")
-        out[key] = Path(value)
+        out.setdefault(key, []).append(Path(value))
     return out
 
 
-def stage_record(stage_dir: Path) -> dict:
+def run_record(stage_dir: Path) -> dict:
     rows = process_rows(stage_dir / "tb")
     if not rows:
         raise SystemExit(f"{stage_dir}/tb: no TensorBoard logs; pass a run's stage-N folder")
     return {"final_step": max(r["to_step"] for r in rows), "wall_min": round(sum(r["wall_s"] for r in rows) / 60, 1),
             "processes": rows}
+
+
+def stage_record(stage_dirs: list[Path]) -> dict:
+    """One run, or several runs in order (each fine-tuning the previous one's export): steps and minutes add up."""
+    if len(stage_dirs) == 1:
+        return run_record(stage_dirs[0])
+    phases = [{"run": str(d), **run_record(d)} for d in stage_dirs]
+    return {"final_step": sum(p["final_step"] for p in phases),
+            "wall_min": round(sum(p["wall_min"] for p in phases), 1), "phases": phases}
 
 
 def bench_record(bench_dir: Path) -> dict:
@@ -76,7 +87,7 @@ def main() -> None:
         "commands": args.command, "stages": dict(sorted(stages.items())),
         "git_commit": commit or None, "date": datetime.date.today().isoformat(), "note": args.note,
     }
-    metrics = {split: bench_record(path) for split, path in pairs(args.bench, "bench").items()}
+    metrics = {split: bench_record(paths[-1]) for split, paths in pairs(args.bench, "bench").items()}
     write_text_atomic(args.model / "provenance.json", json.dumps(provenance, indent=1) + "\n")
     if metrics:
         write_text_atomic(args.model / "metrics.json", json.dumps(metrics, indent=1) + "\n")
