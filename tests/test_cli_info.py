@@ -33,6 +33,7 @@ def test_stages_resolutions_and_parameter_counts_match_the_loaded_networks(model
     for stage, config in zip(summary["stages"], cascade.config.stages):
         assert stage["sampling"] == config.sampling_defaults()
     assert summary["provenance"] == {} and not summary["shipped"]
+    assert summary["text_layers"] == list(cascade.config.text_encoder_layers)
 
 
 def test_text_output_names_every_stage_with_its_parameters_and_defaults(model):
@@ -79,6 +80,15 @@ def test_the_default_text_is_a_short_summary_with_headline_metrics(model, tmp_pa
 def test_the_shipped_model_summary_fits_a_screen():
     result = cli("info")
     assert result.exit_code == 0 and len(result.stdout.splitlines()) <= 15, result.stdout
+
+
+def test_text_layers_shown_are_the_ones_the_cascade_reads():
+    summary = info_json()
+    config = Cascade.from_pretrained(summary["model"]).config
+    assert summary["text_layers"] == list(config.text_encoder_layers)
+    assert [s["text_layers"] for s in summary["stages"]] == [s.text_encoder_layers for s in config.stages]
+    layers = ", ".join(map(str, config.text_encoder_layers))
+    assert f"(hidden states of layers {layers})" in cli("info").stdout
 
 
 def test_user_errors_print_one_line(model, tmp_path, monkeypatch):

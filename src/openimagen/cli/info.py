@@ -48,7 +48,8 @@ def stage_summary(folder: Path, number: int, record: dict, stage: dict, lowres: 
             "network": stage["network"] if isinstance(stage["network"], str) else record["network"]["kind"],
             "params": params, "text_dim": network_config.text_dim, "weights": record["weights"],
             "weights_mb": round(weights.stat().st_size / 1e6, 2), "weights_dtype": "/".join(dtypes),
-            "crop_size": config.crop_size, "diffusion": config.diffusion_config.to_dict(),
+            "text_layers": config.text_encoder_layers, "crop_size": config.crop_size,
+            "diffusion": config.diffusion_config.to_dict(),
             "sampling": config.sampling_defaults()}
 
 
@@ -79,7 +80,7 @@ def model_summary(folder: Path) -> dict:
     return {"model": str(folder.resolve()), "shipped": is_shipped(folder),
             "fingerprint": model_fingerprint(folder, saved),
             "text_encoder": encoder or f"{MINILM_NAME} (offline default)",
-            "max_text_tokens": cascade["max_text_length"],
+            "max_text_tokens": cascade["max_text_length"], "text_layers": cascade.get("text_encoder_layers", [-1]),
             "channels": cascade.get("channels", 3), "stages": stages, "total_params": sum(s["params"] for s in stages),
             "provenance": provenance, "files": sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))}
 
@@ -106,13 +107,15 @@ def format_summary(summary: dict, verbose: bool = False) -> list[str]:
     first = summary["stages"][0]
     lines = [f"model: {summary['model']}{' (shipped with openimagen)' if summary['shipped'] else ''}",
              f"fingerprint: {summary['fingerprint']}",
-             f"text encoder: {summary['text_encoder']}, {first['text_dim']}-d tokens, at most "
-             f"{summary['max_text_tokens']} tokens per prompt",
+             f"text encoder: {summary['text_encoder']}, {first['text_dim']}-d tokens (hidden states of layers "
+             f"{', '.join(map(str, summary['text_layers']))}), at most {summary['max_text_tokens']} tokens per prompt",
              f"stages: {len(summary['stages'])}, {summary['total_params']:,} parameters in total"]
     for stage in summary["stages"]:
         source = "text" if stage["input"] is None else f"{stage['input']}x{stage['input']}"
         s, d = stage["sampling"], stage["diffusion"]
         crop = f", trained on {stage['crop_size']}px crops" if stage["crop_size"] else ""
+        if stage["text_layers"] is not None:
+            crop += f", reads text layers {', '.join(map(str, stage['text_layers']))}"
         aug = f", aug level {s['aug_level']}" if stage["input"] is not None else ""
         lines.append(f"  stage {stage['stage']}: {source} -> {stage['resolution']}x{stage['resolution']}, "
                      f"{stage['network']}, {stage['params']:,} parameters ({stage['weights']}, {stage['weights_mb']} "
