@@ -114,12 +114,12 @@ def format_summary(summary: dict, verbose: bool = False) -> list[str]:
         source = "text" if stage["input"] is None else f"{stage['input']}x{stage['input']}"
         s, d = stage["sampling"], stage["diffusion"]
         crop = f", trained on {stage['crop_size']}px crops" if stage["crop_size"] else ""
-        if stage["text_layers"] is not None:
-            crop += f", reads text layers {', '.join(map(str, stage['text_layers']))}"
+        layers = stage["text_layers"]
+        reads = f", reads text layers {', '.join(map(str, layers))}" if layers is not None else ""
         aug = f", aug level {s['aug_level']}" if stage["input"] is not None else ""
         lines.append(f"  stage {stage['stage']}: {source} -> {stage['resolution']}x{stage['resolution']}, "
                      f"{stage['network']}, {stage['params']:,} parameters ({stage['weights']}, {stage['weights_mb']} "
-                     f"MB {stage['weights_dtype']}){crop}")
+                     f"MB {stage['weights_dtype']}){crop}{reads}")
         if verbose:
             lines.append(f"    diffusion: {d['prediction']}-prediction, {d['schedule']} schedule")
         lines.append(f"    sampling defaults: {s['sampler']}, {s['steps']} steps, guidance {s['guidance_scale']}, "
