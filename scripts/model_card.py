@@ -45,11 +45,13 @@ def run_record(stage_dir: Path) -> dict:
             "processes": rows}
 
 
-def stage_record(stage_dirs: list[Path]) -> dict:
-    """One run, or several runs in order (each fine-tuning the previous one's export): steps and minutes add up."""
-    if len(stage_dirs) == 1:
+def stage_record(stage_dirs: list[Path], kept: dict | None = None) -> dict:
+    """One run, or several runs in order (each fine-tuning the previous one's export): steps and minutes add up.
+    `kept`: an earlier record of the stage (its run folders gone) that these runs continue."""
+    if len(stage_dirs) == 1 and kept is None:
         return run_record(stage_dirs[0])
-    phases = [{"run": str(d), **run_record(d)} for d in stage_dirs]
+    earlier = [] if kept is None else kept.get("phases") or [{"run": "(earlier record)", **kept}]
+    phases = earlier + [{"run": str(d), **run_record(d)} for d in stage_dirs]
     return {"final_step": sum(p["final_step"] for p in phases),
             "wall_min": round(sum(p["wall_min"] for p in phases), 1), "phases": phases}
 
@@ -71,7 +73,11 @@ def main() -> None:
     parser.add_argument("--note", default="")
     parser.add_argument("--keep-stage", action="append", default=[], metavar="STAGE",
                         help="keep this stage's record from the folder's existing provenance.json (a stage whose "
-                             "weights are unchanged and whose run folder is gone)")
+                             "weights are unchanged and whose run folder is gone); with --run for the same stage, "
+                             "the runs are appended to it as later phases")
+    parser.add_argument("--keep-bench", action="append", default=[], metavar="SPLIT",
+                        help="keep this split's figures from the folder's existing metrics.json (a stage whose "
+                             "weights are unchanged and whose bench folder is gone)")
     args = parser.parse_args()
     if not (args.model / "config.json").is_file():
         raise SystemExit(f"{args.model}: not a cascade folder (no config.json)")
@@ -81,13 +87,21 @@ def main() -> None:
     missing = sorted(set(args.keep_stage) - set(kept))
     if missing:
         raise SystemExit(f"{old}: no record of stage(s) {missing} to keep")
-    stages = {**{k: kept[k] for k in args.keep_stage}, **{k: stage_record(v) for k, v in pairs(args.run, "run").items()}}
+    runs = pairs(args.run, "run")
+    stages = {k: kept[k] for k in args.keep_stage}
+    stages.update({k: stage_record(v, stages.get(k)) for k, v in runs.items()})
     provenance = {
         "trained_with": "openimagen train", "config_file": str(args.config), "config": args.config.read_text(),
         "commands": args.command, "stages": dict(sorted(stages.items())),
         "git_commit": commit or None, "date": datetime.date.today().isoformat(), "note": args.note,
     }
-    metrics = {split: bench_record(paths[-1]) for split, paths in pairs(args.bench, "bench").items()}
+    old_metrics = args.model / "metrics.json"
+    kept_metrics = json.loads(old_metrics.read_text()) if args.keep_bench and old_metrics.is_file() else {}
+    missing = sorted(set(args.keep_bench) - set(kept_metrics))
+    if missing:
+        raise SystemExit(f"{old_metrics}: no figures of split(s) {missing} to keep")
+    metrics = {split: kept_metrics[split] for split in args.keep_bench}
+    metrics.update({split: bench_record(paths[-1]) for split, paths in pairs(args.bench, "bench").items()})
     write_text_atomic(args.model / "provenance.json", json.dumps(provenance, indent=1) + "\n")
     if metrics:
         write_text_atomic(args.model / "metrics.json", json.dumps(metrics, indent=1) + "\n")
