@@ -23,6 +23,7 @@ from PIL import Image, ImageFilter
 from openimagen.cascade import Cascade
 from openimagen.data.shapes import render
 from openimagen.data.shapes.world import make_specs
+from openimagen.files import write_text_atomic
 
 SIZE = 32
 
@@ -73,11 +74,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/aesthetic-bench"))
     parser.add_argument("--images", type=int, default=700)
     parser.add_argument("--degraded", type=float, default=0.5, help="share of degraded training images")
-    parser.add_argument("--sigma", type=float, default=0.15, help="noise std of a degraded image (x 255)")
+    parser.add_argument("--sigma", type=float, default=0.15, help="noise std of a degraded image, in [0, 1] pixel units")
     parser.add_argument("--low-score", type=float, default=0.1, help="aesthetic score of a degraded image")
     parser.add_argument("--steps", type=int, default=1000, help="fine-tuning steps of each run")
     parser.add_argument("--samples", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--reuse", action="store_true",
+                        help="sample from runs already trained in --out (same data and steps) instead of training again")
     args = parser.parse_args()
 
     from openimagen.cli.model_folder import SHIPPED_MODEL
@@ -88,23 +91,30 @@ def main() -> None:
                                    args.seed)
     threshold = (np.median(energies["clean"]) + np.median(energies["degraded"])) / 2
     data_share = len(energies["degraded"]) / args.images
-    results = {"model": str(model), "threshold": threshold, "data_degraded_share": data_share,
+    results = {"model": str(model), "threshold": threshold, "median_energy_clean": float(np.median(energies["clean"])),
+               "median_energy_degraded": float(np.median(energies["degraded"])), "data_degraded_share": data_share,
                "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}, "runs": {}}
     weights = {"unweighted": None, "loss": {"field": "aesthetic", "mode": "loss"},
                "sampling": {"field": "aesthetic", "mode": "sampling"}}
     for name, weight in weights.items():
         config = config_from_dict(run_config(model, args.out / "data", args.out / name, args.steps, weight, args.seed))
-        train(config)                                    # exports output_dir/cascade (stage 2 from init_from)
+        exported = Path(config.train.output_dir) / "cascade"
+        if not (args.reuse and (exported / "config.json").is_file()):
+            train(config)                                # exports output_dir/cascade (stage 2 from init_from)
         cascade = Cascade.from_pretrained(Path(config.train.output_dir) / "cascade")
         chosen = [prompts[i % len(prompts)] for i in range(args.samples)]
         images = cascade(chosen, seed=args.seed, stop_at_stage=1, progress=False)
-        share = float(np.mean([high_frequency_energy(im) > threshold for im in images]))
-        results["runs"][name] = {"degraded_looking_share": share, "samples": len(images)}
-        print(f"{name}: {share:.0%} of {len(images)} samples look degraded (data: {data_share:.0%})", flush=True)
-    (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
-    print("| run | degraded-looking samples |\n|---|---|")
+        energy = np.array([high_frequency_energy(im) for im in images])
+        share = float(np.mean(energy > threshold))
+        results["runs"][name] = {"degraded_looking_share": share, "samples": len(images),
+                                 "median_energy": float(np.median(energy))}
+        print(f"{name}: {share:.1%} of {len(images)} samples look degraded (data: {data_share:.0%})", flush=True)
+    write_text_atomic(args.out / "results.json", json.dumps(results, indent=1) + "\n")
+    print(f"| run | degraded-looking samples | median high-frequency energy (data: clean "
+          f"{results['median_energy_clean']:.2e}, degraded {results['median_energy_degraded']:.2e}) |\n|---|---|---|")
     for name, run in results["runs"].items():
-        print(f"| {name} | {run['degraded_looking_share']:.0%} |")
+        print(f"| {name} | {run['degraded_looking_share']:.1%} ({round(run['degraded_looking_share'] * run['samples'])}"
+              f"/{run['samples']}) | {run['median_energy']:.2e} |")
 
 
 if __name__ == "__main__":
