@@ -100,8 +100,8 @@ def main() -> None:
     missing = sorted(set(args.keep_bench) - set(kept_metrics))
     if missing:
         raise SystemExit(f"{old_metrics}: no figures of split(s) {missing} to keep")
-    metrics = {split: kept_metrics[split] for split in args.keep_bench}
-    metrics.update({split: bench_record(paths[-1]) for split, paths in pairs(args.bench, "bench").items()})
+    metrics = {split: bench_record(paths[-1]) for split, paths in pairs(args.bench, "bench").items()}
+    metrics.update({split: kept_metrics[split] for split in args.keep_bench if split not in metrics})
     write_text_atomic(args.model / "provenance.json", json.dumps(provenance, indent=1) + "\n")
     if metrics:
         write_text_atomic(args.model / "metrics.json", json.dumps(metrics, indent=1) + "\n")
