@@ -101,7 +101,7 @@ def main() -> None:
         exported = Path(config.train.output_dir) / "cascade"
         if not (args.reuse and (exported / "config.json").is_file()):
             train(config)                                # exports output_dir/cascade (stage 2 from init_from)
-        cascade = Cascade.from_pretrained(Path(config.train.output_dir) / "cascade")
+        cascade = Cascade.from_pretrained(exported)
         chosen = [prompts[i % len(prompts)] for i in range(args.samples)]
         images = cascade(chosen, seed=args.seed, stop_at_stage=1, progress=False)
         energy = np.array([high_frequency_energy(im) for im in images])

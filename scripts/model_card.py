@@ -63,6 +63,16 @@ def bench_record(bench_dir: Path) -> dict:
     return {k: metrics[k] for k in keep if k in metrics}
 
 
+def kept_entries(path: Path, keys: list[str], what: str, field: str | None = None) -> dict:
+    """The entries `keys` of the folder's existing JSON file `path` (its `field` if given); a missing one is an error."""
+    found = json.loads(path.read_text()) if keys and path.is_file() else {}
+    found = found.get(field, {}) if field else found
+    missing = sorted(set(keys) - set(found))
+    if missing:
+        raise SystemExit(f"{path}: no {what} {missing} to keep")
+    return {key: found[key] for key in keys}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", type=Path)
@@ -82,26 +92,16 @@ def main() -> None:
     if not (args.model / "config.json").is_file():
         raise SystemExit(f"{args.model}: not a cascade folder (no config.json)")
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-    old = args.model / "provenance.json"
-    kept = json.loads(old.read_text())["stages"] if args.keep_stage and old.is_file() else {}
-    missing = sorted(set(args.keep_stage) - set(kept))
-    if missing:
-        raise SystemExit(f"{old}: no record of stage(s) {missing} to keep")
-    runs = pairs(args.run, "run")
-    stages = {k: kept[k] for k in args.keep_stage}
-    stages.update({k: stage_record(v, stages.get(k)) for k, v in runs.items()})
+    stages = kept_entries(args.model / "provenance.json", args.keep_stage, "record of stage(s)", field="stages")
+    stages.update({k: stage_record(v, stages.get(k)) for k, v in pairs(args.run, "run").items()})
     provenance = {
         "trained_with": "openimagen train", "config_file": str(args.config), "config": args.config.read_text(),
         "commands": args.command, "stages": dict(sorted(stages.items())),
         "git_commit": commit or None, "date": datetime.date.today().isoformat(), "note": args.note,
     }
-    old_metrics = args.model / "metrics.json"
-    kept_metrics = json.loads(old_metrics.read_text()) if args.keep_bench and old_metrics.is_file() else {}
-    missing = sorted(set(args.keep_bench) - set(kept_metrics))
-    if missing:
-        raise SystemExit(f"{old_metrics}: no figures of split(s) {missing} to keep")
+    kept_metrics = kept_entries(args.model / "metrics.json", args.keep_bench, "figures of split(s)")
     metrics = {split: bench_record(paths[-1]) for split, paths in pairs(args.bench, "bench").items()}
-    metrics.update({split: kept_metrics[split] for split in args.keep_bench if split not in metrics})
+    metrics.update({split: figures for split, figures in kept_metrics.items() if split not in metrics})
     write_text_atomic(args.model / "provenance.json", json.dumps(provenance, indent=1) + "\n")
     if metrics:
         write_text_atomic(args.model / "metrics.json", json.dumps(metrics, indent=1) + "\n")
