@@ -4,6 +4,7 @@ import torch
 
 from openimagen.nn import build_network, example_inputs, get_preset
 from openimagen.nn.conditioning import coordinate_maps
+from openimagen.nn.widen import load_widened
 
 
 @pytest.fixture(autouse=True)
@@ -37,11 +38,11 @@ def _inputs(net, size=16, batch=2, tokens=6, seed=1):
     return inputs
 
 
-@pytest.mark.parametrize("text_layers", [0, 1])
+@pytest.mark.parametrize("text_layers,residual", [(0, False), (1, False), (1, True)])
 @pytest.mark.parametrize("bf16", [False, True])
 @pytest.mark.parametrize("name", ["tiny-test-base", "tiny-test-sr"])
-def test_padded_text_tokens_change_nothing_but_real_tokens_do(name, bf16, text_layers):
-    net = _random_net(name, text_layers=text_layers, text_width=32)
+def test_padded_text_tokens_change_nothing_but_real_tokens_do(name, bf16, text_layers, residual):
+    net = _random_net(name, text_layers=text_layers, text_width=32, text_residual=residual)
     inputs = _inputs(net)
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         out = net(**inputs)
@@ -167,9 +168,29 @@ def test_the_text_adapter_makes_the_network_see_word_order(name):
     inputs = _inputs(_random_net(name))
     inputs["text_mask"][:] = True
     swapped = inputs["text_emb"][:, [1, 0, *range(2, inputs["text_emb"].shape[1])]]
-    for text_layers, order_matters in [(0, False), (1, True)]:
-        net = _random_net(name, text_layers=text_layers, text_width=32)
+    for text_layers, residual, order_matters in [(0, False, False), (1, False, True), (1, True, True)]:
+        net = _random_net(name, text_layers=text_layers, text_width=32, text_residual=residual)
         with torch.no_grad():
             out, out_swapped = net(**inputs), net(**{**inputs, "text_emb": swapped})
         difference = (out - out_swapped).abs().max().item()
         assert difference > 1e-4 if order_matters else difference < 1e-5
+
+
+@pytest.mark.parametrize("name", ["tiny-test-base", "tiny-test-sr"])
+def test_a_residual_text_adapter_added_to_a_trained_network_starts_as_the_identity(name):
+    """init_from a network without the adapter: same outputs at first, then the adapter trains (nn/widen.py)."""
+    trained = _random_net(name)
+    torch.manual_seed(3)
+    grown = build_network(get_preset(name, text_layers=1, text_width=32, text_residual=True)).eval()
+    adapter_tensors = sum(k.startswith("cond.text_adapter.") for k in grown.state_dict())
+    assert load_widened(grown, trained.state_dict()) == [f"text adapter: new ({adapter_tensors} tensors), starts as "
+                                                         "the identity"]
+    inputs = _inputs(trained)
+    with torch.no_grad():
+        torch.testing.assert_close(grown(**inputs), trained(**inputs), rtol=0, atol=0)
+    grown.train()
+    grown(**inputs).square().mean().backward()
+    assert grown.cond.text_adapter.delta.weight.grad.abs().max() > 0
+    without = build_network(get_preset(name, text_layers=1, text_width=32))   # a replacing adapter cannot start so
+    with pytest.raises(RuntimeError, match="text_adapter"):
+        load_widened(without, trained.state_dict())

@@ -36,8 +36,8 @@ class Conditioning(nn.Module):
         self.noise_embed = NoiseLevelEmbedding(features, config.cond_width)
         self.aug_embed = NoiseLevelEmbedding(features, config.cond_width) if config.lowres_cond else None
         self.text_pool = TextPooling(config.text_features, config.cond_width, config.head_dim)
-        self.text_adapter = TextAdapter(config.text_dim, config.text_width, config.text_layers, config.head_dim) \
-            if config.text_layers else None
+        self.text_adapter = TextAdapter(config.text_dim, config.text_width, config.text_layers, config.head_dim,
+                                        config.text_residual) if config.text_layers else None
 
     def input_channels(self) -> int:
         c = self.config

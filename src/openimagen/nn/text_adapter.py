@@ -11,20 +11,24 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import small_normal
+from .layers import small_normal, zero_init
 
 MAX_TOKENS = 512
 
 
 class TextAdapter(nn.Module):
-    """(text [b, n, text_dim], mask [b, n]) -> (tokens [b, n+1, width], mask [b, n+1]).
+    """(text [b, n, text_dim], mask [b, n]) -> (tokens [b, n+1, width], mask [b, n+1]), or with `residual`
+    (text + delta [b, n, text_dim], mask).
 
     LayerNorm + linear projection, learned position embeddings, `layers` pre-LN transformer layers over the real
-    tokens plus one learned always-attended token (so an empty prompt stays defined), final LayerNorm.
+    tokens plus one learned always-attended token (so an empty prompt stays defined), final LayerNorm. The residual
+    form adds a zero-initialised projection of the result back onto the encoder's tokens: it starts as the identity
+    (the network sees exactly the frozen encoder's tokens) and can be added to a trained network.
     """
 
-    def __init__(self, text_dim: int, width: int, layers: int, head_dim: int):
+    def __init__(self, text_dim: int, width: int, layers: int, head_dim: int, residual: bool = False):
         super().__init__()
+        self.residual = residual
         self.norm_in = nn.LayerNorm(text_dim)
         self.proj = nn.Linear(text_dim, width)
         self.positions = small_normal(MAX_TOKENS, width)
@@ -33,6 +37,7 @@ class TextAdapter(nn.Module):
             nn.TransformerEncoderLayer(width, max(1, width // head_dim), 2 * width, dropout=0.0, activation="gelu",
                                        batch_first=True, norm_first=True) for _ in range(layers))
         self.norm_out = nn.LayerNorm(width)
+        self.delta = zero_init(nn.Linear(width, text_dim)) if residual else None
 
     def forward(self, text: torch.Tensor, text_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         b, n, _ = text.shape
@@ -43,4 +48,7 @@ class TextAdapter(nn.Module):
         mask = F.pad(text_mask.bool(), (1, 0), value=True)
         for layer in self.layers:
             h = layer(h, src_key_padding_mask=~mask)
-        return self.norm_out(h), mask
+        h = self.norm_out(h)
+        if self.delta is not None:
+            return text + self.delta(h[:, 1:]), text_mask
+        return h, mask
