@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import small_normal, zero_init
+from .layers import small_normal
 
 MAX_TOKENS = 512
 
@@ -22,7 +22,8 @@ class TextAdapter(nn.Module):
 
     LayerNorm + linear projection, learned position embeddings, `layers` pre-LN transformer layers over the real
     tokens plus one learned always-attended token (so an empty prompt stays defined), final LayerNorm. The residual
-    form adds a zero-initialised projection of the result back onto the encoder's tokens: it starts as the identity
+    form adds a projection of the result back onto the encoder's tokens through a tanh gate that starts at 0 (as in
+Flamingo's gated cross-attention, so it opens at the optimizer's pace rather than all at once): it starts as the identity
     (the network sees exactly the frozen encoder's tokens) and can be added to a trained network.
     """
 
@@ -37,7 +38,8 @@ class TextAdapter(nn.Module):
             nn.TransformerEncoderLayer(width, max(1, width // head_dim), 2 * width, dropout=0.0, activation="gelu",
                                        batch_first=True, norm_first=True) for _ in range(layers))
         self.norm_out = nn.LayerNorm(width)
-        self.delta = zero_init(nn.Linear(width, text_dim)) if residual else None
+        self.delta = nn.Linear(width, text_dim) if residual else None
+        self.gate = nn.Parameter(torch.zeros(())) if residual else None   # tanh-gated, 0 at first (Flamingo)
 
     def forward(self, text: torch.Tensor, text_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         b, n, _ = text.shape
@@ -50,5 +52,5 @@ class TextAdapter(nn.Module):
             h = layer(h, src_key_padding_mask=~mask)
         h = self.norm_out(h)
         if self.delta is not None:
-            return text + self.delta(h[:, 1:]), text_mask
+            return text + self.gate.tanh().to(h.dtype) * self.delta(h[:, 1:]), text_mask
         return h, mask
