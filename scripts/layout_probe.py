@@ -14,9 +14,7 @@ from __future__ import annotations
 import argparse
 
 import torch
-
-from openimagen import diffusion as D
-from openimagen.cascade import Cascade
+from relation_probe import model_predictor   # same folder: `python scripts/layout_probe.py` puts it on sys.path
 
 PROMPTS = ("a red circle on the left", "a red circle on the right", "a red circle at the top",
            "a red circle at the bottom")
@@ -37,17 +35,12 @@ def main() -> None:
     parser.add_argument("--log-snr", type=float, nargs="+", default=[-6.0, -3.0, 0.0])
     args = parser.parse_args()
     torch.set_num_threads(1)
-    cascade = Cascade.from_pretrained(args.model)
-    net, stage = cascade.networks[0], cascade.config.stages[0]
-    emb, mask = cascade.embedder.encoder.encode(list(PROMPTS))
-    size = stage.resolution
+    predict_x0, size = model_predictor(args.model)
     for log_snr in args.log_snr:
         total, redness = torch.zeros(len(PROMPTS), 2), torch.zeros(len(PROMPTS), size, size)
         for seed in range(args.seeds):
             z = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(seed)).expand(len(PROMPTS), -1, -1, -1)
-            lam = torch.full((len(PROMPTS),), log_snr)
-            with torch.no_grad():
-                x0 = D.prediction_to_x0(net(z, lam, emb, mask), z, lam, stage.diffusion_config.prediction)
+            x0 = predict_x0(list(PROMPTS), z, log_snr)
             total += red_centroids(x0.clamp(-1, 1))
             redness += x0.clamp(-1, 1)[:, 0] - x0.clamp(-1, 1)[:, 1:].mean(1)
         mean, redness = total / args.seeds, redness / args.seeds

@@ -48,14 +48,14 @@ def relation_gaps(predict_x0: Callable[[list[str], torch.Tensor], torch.Tensor],
     return [sign * (offsets[2 * i + 1] - offsets[2 * i]).item() for i, sign in enumerate(SIGNS)]
 
 
-def model_predictor(model: str, log_snr: float):
-    """(predict_x0, size) for stage 1 of a saved cascade at one noise level."""
+def model_predictor(model: str):
+    """(predict_x0(prompts, z, log_snr), size) for stage 1 of a saved cascade, loaded once."""
     from openimagen import diffusion as D
     from openimagen.cascade import Cascade
     cascade = Cascade.from_pretrained(model)
     net, stage = cascade.networks[0], cascade.config.stages[0]
 
-    def predict_x0(prompts: list[str], z: torch.Tensor) -> torch.Tensor:
+    def predict_x0(prompts: list[str], z: torch.Tensor, log_snr: float) -> torch.Tensor:
         emb, mask = cascade.embedder.encoder.encode(prompts)
         lam = torch.full((len(prompts),), log_snr)
         with torch.no_grad():
@@ -71,9 +71,9 @@ def main() -> None:
     parser.add_argument("--log-snr", type=float, nargs="+", default=[-4.0, -2.0, 0.0])
     args = parser.parse_args()
     torch.set_num_threads(1)
+    predict_x0, size = model_predictor(args.model)
     for log_snr in args.log_snr:
-        predict_x0, size = model_predictor(args.model, log_snr)
-        gaps = relation_gaps(predict_x0, size, args.seeds)
+        gaps = relation_gaps(lambda prompts, z: predict_x0(prompts, z, log_snr), size, args.seeds)
         print(f"log-SNR {log_snr:+.0f}: gaps above {gaps[0]:+.3f}  below {gaps[1]:+.3f}  left of {gaps[2]:+.3f}")
 
 

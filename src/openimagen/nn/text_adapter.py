@@ -23,13 +23,12 @@ class TextAdapter(nn.Module):
     LayerNorm + linear projection, learned position embeddings, `layers` pre-LN transformer layers over the real
     tokens plus one learned always-attended token (so an empty prompt stays defined), final LayerNorm. The residual
     form adds a projection of the result back onto the encoder's tokens through a tanh gate that starts at 0 (as in
-Flamingo's gated cross-attention, so it opens at the optimizer's pace rather than all at once): it starts as the identity
+    Flamingo's gated cross-attention: it opens at the optimizer's pace, not all at once). It starts as the identity
     (the network sees exactly the frozen encoder's tokens) and can be added to a trained network.
     """
 
     def __init__(self, text_dim: int, width: int, layers: int, head_dim: int, residual: bool = False):
         super().__init__()
-        self.residual = residual
         self.norm_in = nn.LayerNorm(text_dim)
         self.proj = nn.Linear(text_dim, width)
         self.positions = small_normal(MAX_TOKENS, width)

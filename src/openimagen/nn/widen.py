@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 INPUT_CONV = "input_conv.weight"     # [out, in, k, k] in both U-Nets; new inputs are appended after the old ones
-ADAPTER = "cond.text_adapter."       # nn/text_adapter.py; with text_residual its output projection starts at zero
+ADAPTER = "cond.text_adapter."       # nn/text_adapter.py; with text_residual its gate starts at 0
 
 
 @torch.no_grad()
