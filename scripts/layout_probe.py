@@ -14,7 +14,9 @@ from __future__ import annotations
 import argparse
 
 import torch
-from relation_probe import model_predictor   # same folder: `python scripts/layout_probe.py` puts it on sys.path
+
+# same folder: `python scripts/layout_probe.py` puts it on sys.path
+from relation_probe import centroid, color_mass, model_predictor
 
 PROMPTS = ("a red circle on the left", "a red circle on the right", "a red circle at the top",
            "a red circle at the bottom")
@@ -22,10 +24,8 @@ PROMPTS = ("a red circle on the left", "a red circle on the right", "a red circl
 
 def red_centroids(x0: torch.Tensor) -> torch.Tensor:
     """[b, 3, h, w] in [-1, 1] -> [b, 2] (x, y) in [0, 1] of the red-minus-the-rest map."""
-    red = (x0[:, 0] - x0[:, 1:].mean(1)).clamp(min=0)
-    w = red / red.sum((1, 2), keepdim=True).clamp(min=1e-8)
-    grid = torch.linspace(0, 1, x0.shape[-1])
-    return torch.stack([(w.sum(1) * grid).sum(-1), (w.sum(2) * grid).sum(-1)], dim=1)
+    red = color_mass(x0, 0)
+    return torch.stack([centroid(red, 0), centroid(red, 1)], dim=1)
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -33,11 +34,14 @@ def write_random_encoder(out: str | os.PathLike, encoder: str | None = None, see
     torch.manual_seed(seed)
     model = AutoModel.from_config(config)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}-") as tmp:
+    tmp = tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-")
+    try:
         model.save_pretrained(tmp, safe_serialization=True)
         AutoTokenizer.from_pretrained(directory).save_pretrained(tmp)
         os.rename(tmp, out)
-        os.mkdir(tmp)          # so the context manager's cleanup finds its folder
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return out
 
 

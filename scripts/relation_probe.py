@@ -10,7 +10,7 @@ ignores the relation (docs/experiments.md, session 6). Usage:
 from __future__ import annotations
 
 import argparse
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -28,11 +28,15 @@ def centroid(mass: torch.Tensor, axis: int) -> torch.Tensor:
     return (weights.sum(1 + axis) * grid).sum(-1)
 
 
+def color_mass(x0: torch.Tensor, channel: int) -> torch.Tensor:
+    """[b, 3, h, w] in [-1, 1] -> [b, h, w]: how much more `channel` (0 red, 2 blue) than the other two, clipped at 0."""
+    others = [c for c in range(3) if c != channel]
+    return (x0[:, channel] - x0[:, others].mean(1)).clamp(min=0)
+
+
 def red_minus_blue(x0: torch.Tensor, axis: int) -> torch.Tensor:
     """[b, 3, h, w] in [-1, 1] -> [b]: centroid of the red mass minus that of the blue mass along `axis`."""
-    red = (x0[:, 0] - x0[:, 1:].mean(1)).clamp(min=0)
-    blue = (x0[:, 2] - x0[:, :2].mean(1)).clamp(min=0)
-    return centroid(red, axis) - centroid(blue, axis)
+    return centroid(color_mass(x0, 0), axis) - centroid(color_mass(x0, 2), axis)
 
 
 def relation_gaps(predict_x0: Callable[[list[str], torch.Tensor], torch.Tensor], size: int,
@@ -73,7 +77,7 @@ def main() -> None:
     torch.set_num_threads(1)
     predict_x0, size = model_predictor(args.model)
     for log_snr in args.log_snr:
-        gaps = relation_gaps(lambda prompts, z: predict_x0(prompts, z, log_snr), size, args.seeds)
+        gaps = relation_gaps(lambda prompts, z, s=log_snr: predict_x0(prompts, z, s), size, args.seeds)
         print(f"log-SNR {log_snr:+.0f}: gaps above {gaps[0]:+.3f}  below {gaps[1]:+.3f}  left of {gaps[2]:+.3f}")
 
 
