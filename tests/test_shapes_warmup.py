@@ -6,7 +6,8 @@ import sys
 import pytest
 
 from openimagen.data.shapes.spec import load_prompts
-from openimagen.data.shapes.warmup import relation_warmup_specs
+from openimagen.data.shapes.vocab import CATEGORIES
+from openimagen.data.shapes.warmup import RELATION_WORDS, plain_group, plain_warmup_specs, relation_warmup_specs
 from openimagen.data.shapes.world import load_split, split_of
 
 WORDS = {"to the left of": "left_of", "to the right of": "right_of", "above": "above", "below": "below"}
@@ -54,3 +55,31 @@ def test_command_line_writes_a_prompts_file_and_rejects_a_bad_count(tmp_path):
     assert [s.prompt for s in load_prompts(out)] == [s.prompt for s in relation_warmup_specs(50, 11, 5)]
     bad = subprocess.run([*command, "0", str(tmp_path / "none.jsonl")], check=False, capture_output=True, text=True)
     assert bad.returncode != 0 and "at least 1" in bad.stderr and not (tmp_path / "none.jsonl").exists()
+
+
+GROUP = re.compile(r"\b(a|an|two|three|four) (?:(small|large) )?(\w+) (circle|square|triangle)s?"
+                   r"(?: (on the left|on the right|at the top|at the bottom|in the center))?")
+COUNTS = {"a": 1, "an": 1, "two": 2, "three": 3, "four": 4}
+PLACES = {"on the left": "left", "on the right": "right", "at the top": "top", "at the bottom": "bottom",
+          "in the center": "center"}
+
+
+def test_plain_captions_of_every_category_read_back_as_their_scenes():
+    specs = plain_warmup_specs(40, seed=6, frame_seed=7)
+    assert {spec.category for spec in specs} == set(CATEGORIES)
+    for spec in specs:
+        said = sorted((COUNTS[n], size, color, shape, PLACES.get(place))
+                      for n, size, color, shape, place in GROUP.findall(spec.prompt))
+        truth = sorted((g.count, g.size or "", g.color, g.shape, g.position) for g in spec.objects)
+        assert said == truth, spec.prompt
+        for i, relation, j in spec.relations:
+            first, second = (plain_group(spec.objects[k]) for k in (i, j))
+            if spec.category == "positional":       # kept as in sessions 6-7: 'a' before every color
+                first, second = (f"a {spec.objects[k].color} {spec.objects[k].shape}" for k in (i, j))
+            assert f"{first} {RELATION_WORDS[relation]} {second}" in spec.prompt, spec.prompt
+        assert split_of(spec) == "train"
+
+
+def test_the_relation_warm_up_is_the_positional_part_of_the_plain_one():
+    relation = [s.prompt for s in relation_warmup_specs(60, seed=2, frame_seed=3)]
+    assert relation == [s.prompt for s in plain_warmup_specs(60, 2, 3, categories=("positional",))]

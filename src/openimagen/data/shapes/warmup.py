@@ -1,9 +1,11 @@
-"""Relation warm-up captions: the world's two-object positional scenes said in one plain form, inside its frames.
+"""Warm-up captions: the world's scenes said in one plain form, inside its frames.
 
 "a drawing of a red circle above a blue square": subject first, common words only, the relation in the middle. A
 network trained on the full caption mix never learns relation words (the probe stays at 0 after 63,000 steps); one
 that first sees these captions for 3,000 steps reads them, and keeps them while it then learns the full world
-(docs/experiments.md, sessions 6-7: P3, B1, C1). Every caption kept belongs to the training split.
+(docs/experiments.md, sessions 6-7: P3, B1, C1). `plain_caption` says every category in the same plain way
+("two red circles and a blue square", "a small red circle and a large blue square", "a red circle on the left") for
+a warm-up of attribute binding. Every caption kept belongs to the training split.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from openimagen.data.shapes.captions import frame
-from openimagen.data.shapes.spec import Spec
+from openimagen.data.shapes.spec import ObjectGroup, Spec
+from openimagen.data.shapes.synonyms import NUMBER_WORDS, POSITIONS
 from openimagen.data.shapes.world import make_specs, split_of
 
 RELATION_WORDS = {"left_of": "to the left of", "right_of": "to the right of", "above": "above", "below": "below"}
@@ -24,23 +27,53 @@ def plain_relation(spec: Spec) -> str:
     return f"a {first.color} {first.shape} {RELATION_WORDS[relation]} a {second.color} {second.shape}"
 
 
-def relation_warmup_specs(per_category: int, seed: int, frame_seed: int) -> list[Spec]:
-    """The positional scenes of `make_specs("train", per_category, seed, unique=False)` re-captioned in the plain form and framed
-    with `np.random.default_rng(frame_seed)`; those whose new caption would fall outside the training split are
-    dropped, so no evaluation prompt is trained on."""
+def plain_group(group: ObjectGroup) -> str:
+    """'a red circle', 'an orange square', 'three small blue triangles', 'a black circle on the left'."""
+    noun = f"{group.color} {group.shape}" if group.count == 1 else f"{group.color} {group.shape}s"
+    if group.size is not None:
+        noun = f"{group.size} {noun}"
+    article = ("an" if noun[0] in "aeiou" else "a") if group.count == 1 else NUMBER_WORDS[group.count]
+    phrase = f"{article} {noun}"
+    return phrase if group.position is None else f"{phrase} {POSITIONS[group.position].common[0]}"
+
+
+def plain_caption(spec: Spec) -> str:
+    """Any scene in the plain form: its relation first ('A above B'), then the other groups joined by 'and'. A
+    positional scene reads exactly as `plain_relation` (which keeps 'a' before every color, as in sessions 6-7)."""
+    if spec.category == "positional":
+        return plain_relation(spec)
+    related = [i for i, _, _ in spec.relations] + [j for _, _, j in spec.relations]
+    parts = [f"{plain_group(spec.objects[i])} {RELATION_WORDS[rel]} {plain_group(spec.objects[j])}"
+             for i, rel, j in spec.relations]
+    parts += [plain_group(group) for k, group in enumerate(spec.objects) if k not in related]
+    if spec.relations:                   # 'A above B, and C': the comma keeps C out of the relation
+        return ", and ".join(parts)
+    return " and ".join(parts) if len(parts) <= 2 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def plain_warmup_specs(per_category: int, seed: int, frame_seed: int,
+                       categories: tuple[str, ...] | None = None) -> list[Spec]:
+    """The scenes of `make_specs("train", per_category, seed, unique=False)` (only `categories`, default all)
+    re-captioned by `plain_caption` and framed with `np.random.default_rng(frame_seed)`; those whose new caption
+    would fall outside the training split are dropped, so no evaluation prompt is trained on."""
     rng = np.random.default_rng(frame_seed)
     specs = []
     for spec in make_specs("train", per_category, seed, unique=False):
-        if spec.category == "positional":
-            caption = frame(plain_relation(spec), rng, plural=True)
+        if categories is None or spec.category in categories:
+            caption = frame(plain_caption(spec), rng, plural=spec.num_objects > 1 or spec.category == "positional")
             plain = Spec(caption, spec.category, spec.objects, spec.relations)
             if split_of(plain) == "train":
                 specs.append(plain)
     return specs
 
 
+def relation_warmup_specs(per_category: int, seed: int, frame_seed: int) -> list[Spec]:
+    """The relation warm-up: `plain_warmup_specs` of the positional scenes only."""
+    return plain_warmup_specs(per_category, seed, frame_seed, categories=("positional",))
+
+
 def main() -> None:
-    """Write a relation warm-up prompts file: python -m openimagen.data.shapes.warmup PER_CATEGORY OUT.jsonl."""
+    """Write a warm-up prompts file: python -m openimagen.data.shapes.warmup PER_CATEGORY OUT.jsonl [--all]."""
     import argparse
 
     from openimagen.data.shapes.spec import write_prompts
@@ -50,12 +83,15 @@ def main() -> None:
     parser.add_argument("out", help="prompts file to write (JSONL, as `openimagen train` reads with shapes:FILE)")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--frame-seed", type=int, default=5)
+    parser.add_argument("--all", action="store_true", help="every category in the plain form (default: the "
+                        "positional scenes only, the relation warm-up)")
     args = parser.parse_args()
     if args.per_category < 1:
         parser.error(f"per_category must be at least 1, got {args.per_category}")
-    specs = relation_warmup_specs(args.per_category, args.seed, args.frame_seed)
+    categories = None if args.all else ("positional",)
+    specs = plain_warmup_specs(args.per_category, args.seed, args.frame_seed, categories)
     write_prompts(args.out, specs)
-    print(f"{args.out}: {len(specs)} relation warm-up prompts")
+    print(f"{args.out}: {len(specs)} {'plain' if args.all else 'relation'} warm-up prompts")
 
 
 if __name__ == "__main__":
