@@ -28,9 +28,10 @@ class EMA:
     def update(self, module: nn.Module, step: int) -> float:
         """Fold `module`'s current weights in, with the decay for optimizer step `step`; returns the decay used."""
         decay = ema_decay_at(step, self.max_decay, self.warmup_power)
-        for name, value in module.state_dict().items():
-            if name in self.shadow:
-                self.shadow[name].lerp_(value.detach().float(), 1.0 - decay)
+        current = module.state_dict()
+        # one fused call over all tensors (torch._foreach_*: what torch.optim uses for its foreach=True steps)
+        torch._foreach_lerp_(list(self.shadow.values()), [current[name].detach().float() for name in self.shadow],
+                             1.0 - decay)
         return decay
 
     def state_dict(self) -> dict[str, torch.Tensor]:
