@@ -80,6 +80,11 @@ def test_plain_captions_of_every_category_read_back_as_their_scenes():
         assert split_of(spec) == "train"
 
 
-def test_the_relation_warm_up_is_the_positional_part_of_the_plain_one():
-    relation = [s.prompt for s in relation_warmup_specs(60, seed=2, frame_seed=3)]
-    assert relation == [s.prompt for s in plain_warmup_specs(60, 2, 3, categories=("positional",))]
+def test_command_line_all_writes_every_category_in_the_plain_form(tmp_path):
+    out = tmp_path / "plain.jsonl"
+    command = [sys.executable, "-m", "openimagen.data.shapes.warmup", "20", str(out), "--all"]
+    done = subprocess.run(command, check=False, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    written = load_prompts(out)
+    assert {spec.category for spec in written} == set(CATEGORIES)
+    assert [s.prompt for s in written] == [s.prompt for s in plain_warmup_specs(20, 11, 5)]

@@ -34,6 +34,11 @@ def say(words: Words, rng: np.random.Generator, wording: bool = False) -> str:
     return _pick(rng, words.common)
 
 
+def indefinite_article(noun: str) -> str:
+    """'an' before a vowel ('an orange circle'), else 'a'."""
+    return "an" if noun[0] in "aeiou" else "a"
+
+
 def noun_phrase(group: ObjectGroup, rng: np.random.Generator, with_color: bool = True,
                 wording: bool = False) -> str:
     """'a small red circle', 'three blue squares', 'a pair of tiny discs colored scarlet', 'a box in navy'."""
@@ -46,7 +51,7 @@ def noun_phrase(group: ObjectGroup, rng: np.random.Generator, with_color: bool =
     if group.size is not None:
         noun = f"{say(SIZES[group.size], rng, wording)} {noun}"
     if group.count == 1:
-        article = "an" if noun[0] in "aeiou" else "a"
+        article = indefinite_article(noun)
         determiner = _pick(rng, (article, article, article, "one"))
     else:
         number = NUMBER_WORDS[group.count] if rng.random() < 0.7 else str(group.count)

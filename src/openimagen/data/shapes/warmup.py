@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from openimagen.data.shapes.captions import frame
+from openimagen.data.shapes.captions import frame, indefinite_article
 from openimagen.data.shapes.spec import ObjectGroup, Spec
 from openimagen.data.shapes.synonyms import NUMBER_WORDS, POSITIONS
 from openimagen.data.shapes.world import make_specs, split_of
@@ -32,7 +32,7 @@ def plain_group(group: ObjectGroup) -> str:
     noun = f"{group.color} {group.shape}" if group.count == 1 else f"{group.color} {group.shape}s"
     if group.size is not None:
         noun = f"{group.size} {noun}"
-    article = ("an" if noun[0] in "aeiou" else "a") if group.count == 1 else NUMBER_WORDS[group.count]
+    article = indefinite_article(noun) if group.count == 1 else NUMBER_WORDS[group.count]
     phrase = f"{article} {noun}"
     return phrase if group.position is None else f"{phrase} {POSITIONS[group.position].common[0]}"
 
@@ -42,7 +42,7 @@ def plain_caption(spec: Spec) -> str:
     positional scene reads exactly as `plain_relation` (which keeps 'a' before every color, as in sessions 6-7)."""
     if spec.category == "positional":
         return plain_relation(spec)
-    related = [i for i, _, _ in spec.relations] + [j for _, _, j in spec.relations]
+    related = {k for i, _, j in spec.relations for k in (i, j)}
     parts = [f"{plain_group(spec.objects[i])} {RELATION_WORDS[rel]} {plain_group(spec.objects[j])}"
              for i, rel, j in spec.relations]
     parts += [plain_group(group) for k, group in enumerate(spec.objects) if k not in related]
@@ -60,7 +60,7 @@ def plain_warmup_specs(per_category: int, seed: int, frame_seed: int,
     specs = []
     for spec in make_specs("train", per_category, seed, unique=False):
         if categories is None or spec.category in categories:
-            caption = frame(plain_caption(spec), rng, plural=spec.num_objects > 1 or spec.category == "positional")
+            caption = frame(plain_caption(spec), rng, plural=spec.num_objects > 1)
             plain = Spec(caption, spec.category, spec.objects, spec.relations)
             if split_of(plain) == "train":
                 specs.append(plain)
