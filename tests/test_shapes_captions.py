@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import re
 
@@ -15,13 +16,13 @@ TABLES = [synonyms.COLOR_FORMS, synonyms.RELATION_FORMS, synonyms.FRAMES, *synon
           *synonyms.POSITIONS.values(), *synonyms.RELATIONS.values()]
 
 
-def _training_captions(count: int, seed: int = 0, pool=world.TRAIN_COMBOS) -> list[str]:
+def _training_captions(count: int, seed: int = 0, pool=world.TRAIN_COMBOS, extra: bool = False) -> list[str]:
     """Captions straight from the training grammar (no split filter, so nothing is rejected)."""
     rng = np.random.default_rng(seed)
     out = []
     for k in range(count):
-        objects, _, phrase = world._scene(CATEGORIES[k % len(CATEGORIES)], rng, pool)
-        out.append(grammar.frame(phrase, rng, plural=sum(g.count for g in objects) > 1))
+        objects, _, phrase = world._scene(CATEGORIES[k % len(CATEGORIES)], rng, pool, extra=extra)
+        out.append(grammar.frame(phrase, rng, plural=sum(g.count for g in objects) > 1, extra=extra))
     return out
 
 
@@ -30,18 +31,57 @@ def training_text() -> str:
     return "\n".join(_training_captions(6000))
 
 
+@pytest.fixture(scope="module")
+def extra_text() -> str:
+    return "\n".join(_training_captions(8000, seed=2, extra=True))
+
+
+def _said(option: str, text: str, count_form: bool = False) -> bool:
+    said = option.format(n="(two|three|four|[2-4])") if count_form else re.escape(option)
+    return re.search(r"\b" + said + r"\b", text) is not None
+
+
 def test_training_tables_never_hold_a_held_out_marker():
     for words in TABLES:
-        for option in words.common + words.rare:
+        for option in words.common + words.rare + words.extra:
             assert not held_out_wording(option), option
     assert not held_out_wording(" ".join(synonyms.PLURALS[n] for w in synonyms.SHAPES.values()
-                                         for n in w.common + w.rare))
+                                         for n in w.common + w.rare + w.extra))
 
 
-def test_training_grammar_never_says_held_out_wording(training_text):
+def test_training_grammar_never_says_held_out_wording(training_text, extra_text):
     assert held_out_wording(training_text) == []
+    assert held_out_wording(extra_text) == []
     heldout_split_text = "\n".join(_training_captions(1000, seed=1, pool=world.ALL_COMBOS))
     assert held_out_wording(heldout_split_text) == []
+
+
+@pytest.mark.parametrize("name", ["colors", "shapes", "sizes", "positions", "relations", "count_forms"])
+def test_the_extra_grammar_says_every_extra_word(extra_text, name):
+    for meaning, words in getattr(synonyms, name.upper()).items():
+        for option in words.extra:
+            assert _said(option, extra_text, name == "count_forms"), (meaning, option)
+
+
+@pytest.mark.parametrize("words", ["COLOR_FORMS", "RELATION_FORMS", "FRAMES"])
+def test_the_extra_grammar_uses_every_extra_form_and_frame(extra_text, words):
+    for form in getattr(synonyms, words).extra:
+        pattern = re.sub(r"\\\{\w*\\\}", ".+", re.escape(form))
+        assert re.search(f"^{pattern}$", extra_text, re.MULTILINE), form
+
+
+def test_extra_words_leave_the_v1_grammar_unchanged():
+    """Grammar v1 (the shipped model's training data) is the same random stream whether or not extra words exist."""
+    plain = [s.prompt for s in world.make_specs("train", 40, seed=3, unique=False)]
+    stripped = {name: {k: dataclasses.replace(w, extra=()) for k, w in getattr(synonyms, name).items()}
+                for name in ("COLORS", "SHAPES", "SIZES", "COUNT_FORMS", "POSITIONS", "RELATIONS")}
+    with pytest.MonkeyPatch.context() as patch:
+        for name, table in stripped.items():
+            patch.setattr(grammar, name, table)
+        for name in ("COLOR_FORMS", "RELATION_FORMS", "FRAMES"):
+            patch.setattr(grammar, name, dataclasses.replace(getattr(synonyms, name), extra=()))
+        assert [s.prompt for s in world.make_specs("train", 40, seed=3, unique=False)] == plain
+        assert [s.prompt for s in world.make_specs("train", 40, seed=3, unique=False, extra=True)] == plain
 
 
 def test_held_out_wording_matches_whole_words_only():
@@ -57,8 +97,7 @@ def test_the_training_grammar_says_every_synonym_of_each_class(training_text, na
     table = getattr(synonyms, name.upper())
     for meaning, words in table.items():
         for option in words.common + words.rare:
-            said = option.format(n="(two|three|four|[2-4])") if name == "count_forms" else re.escape(option)
-            assert re.search(r"\b" + said + r"\b", training_text), (meaning, option)
+            assert _said(option, training_text, name == "count_forms"), (meaning, option)
     if name == "shapes":
         for words in table.values():
             for noun in words.common + words.rare:
@@ -115,3 +154,16 @@ def test_main_writes_only_missing_splits_unless_named(tmp_path, monkeypatch):
     monkeypatch.setattr("sys.argv", ["world", "--split", "eval"])
     world.main()
     assert json.loads((tmp_path / "eval.jsonl").read_text().splitlines()[0])["category"] == "colors"
+
+
+def test_main_writes_training_prompts_with_extra_words_only_when_asked(tmp_path, monkeypatch):
+    extra_words = [w for table in (synonyms.COLORS, synonyms.SHAPES) for words in table.values() for w in words.extra
+                   if not any(w in v1 for v1 in words.common + words.rare)]     # "cherry" is in "cherry-red"
+    said = {}
+    for flag in ([], ["--extra-words"]):
+        out = tmp_path / f"train{len(flag)}.jsonl"
+        monkeypatch.setattr("sys.argv", ["world", "--train", "30", str(out), *flag])
+        world.main()
+        text = "\n".join(json.loads(line)["prompt"] for line in out.read_text().splitlines())
+        said[bool(flag)] = sum(_said(w, text) for w in extra_words)
+    assert said == {False: 0, True: said[True]} and said[True] >= 10

@@ -24,13 +24,14 @@ def _pick(rng: np.random.Generator, options: tuple[str, ...] | list[str]) -> str
     return options[int(rng.integers(len(options)))]
 
 
-def say(words: Words, rng: np.random.Generator, wording: bool = False) -> str:
-    """One of `words`: held out (only if `wording`) with probability P_HELD_OUT, else rare with `p_rare`, else
-    common."""
+def say(words: Words, rng: np.random.Generator, wording: bool = False, extra: bool = False) -> str:
+    """One of `words`: held out (only if `wording`) with probability P_HELD_OUT, else rare with `p_rare` (from the
+    rare and, if `extra`, the extra words), else common."""
     if wording and words.held_out and rng.random() < P_HELD_OUT:
         return _pick(rng, words.held_out)
-    if words.rare and rng.random() < words.p_rare:
-        return _pick(rng, words.rare)
+    rare = words.rare + words.extra if extra else words.rare
+    if rare and rng.random() < words.p_rare:
+        return _pick(rng, rare)
     return _pick(rng, words.common)
 
 
@@ -40,25 +41,25 @@ def indefinite_article(noun: str) -> str:
 
 
 def noun_phrase(group: ObjectGroup, rng: np.random.Generator, with_color: bool = True,
-                wording: bool = False) -> str:
+                wording: bool = False, extra: bool = False) -> str:
     """'a small red circle', 'three blue squares', 'a pair of tiny discs colored scarlet', 'a box in navy'."""
-    shape = say(SHAPES[group.shape], rng, wording)
+    shape = say(SHAPES[group.shape], rng, wording, extra)
     noun = shape if group.count == 1 else PLURALS[shape]
     if with_color:
-        color = say(COLORS[group.color], rng, wording)
-        form = say(COLOR_FORMS, rng, wording)
+        color = say(COLORS[group.color], rng, wording, extra)
+        form = say(COLOR_FORMS, rng, wording, extra)
         noun = form.format(color=color, shape=noun, be="is" if group.count == 1 else "are")
     if group.size is not None:
-        noun = f"{say(SIZES[group.size], rng, wording)} {noun}"
+        noun = f"{say(SIZES[group.size], rng, wording, extra)} {noun}"
     if group.count == 1:
         article = indefinite_article(noun)
         determiner = _pick(rng, (article, article, article, "one"))
     else:
         number = NUMBER_WORDS[group.count] if rng.random() < 0.7 else str(group.count)
-        determiner = say(COUNT_FORMS[group.count], rng, wording).format(n=number)
+        determiner = say(COUNT_FORMS[group.count], rng, wording, extra).format(n=number)
     phrase = f"{determiner} {noun}"
     if group.position is not None:
-        phrase += " " + say(POSITIONS[group.position], rng, wording)
+        phrase += " " + say(POSITIONS[group.position], rng, wording, extra)
     return phrase
 
 
@@ -71,31 +72,32 @@ def join(phrases: list[str], rng: np.random.Generator) -> str:
 
 
 def relation_phrase(subject: str, relation: str, other: str, rng: np.random.Generator,
-                    wording: bool = False) -> str:
+                    wording: bool = False, extra: bool = False) -> str:
     """`subject <relation> other` in words, said from either side and in several forms: 'a red circle above a blue
     square', 'a blue square below a red circle', 'a blue square with a red circle above it'."""
     if rng.random() < 0.5:
         subject, relation, other = other, INVERSE[relation], subject
-    form = say(RELATION_FORMS, rng, wording)
-    return form.format(s=subject, rel=say(RELATIONS[relation], rng, wording), o=other)
+    form = say(RELATION_FORMS, rng, wording, extra)
+    return form.format(s=subject, rel=say(RELATIONS[relation], rng, wording, extra), o=other)
 
 
-def same_color_phrase(groups: list[ObjectGroup], rng: np.random.Generator, wording: bool = False) -> str:
+def same_color_phrase(groups: list[ObjectGroup], rng: np.random.Generator, wording: bool = False,
+                      extra: bool = False) -> str:
     """'a circle and a triangle, both red' / 'a red circle and a red triangle' (all groups share one color)."""
     if rng.random() < 0.5:
-        return join([noun_phrase(g, rng, wording=wording) for g in groups], rng)
+        return join([noun_phrase(g, rng, wording=wording, extra=extra) for g in groups], rng)
     everything = "both" if len(groups) == 2 else "all"
-    color = say(COLORS[groups[0].color], rng, wording)
-    return join([noun_phrase(g, rng, with_color=False, wording=wording) for g in groups], rng) + \
+    color = say(COLORS[groups[0].color], rng, wording, extra)
+    return join([noun_phrase(g, rng, with_color=False, wording=wording, extra=extra) for g in groups], rng) + \
         f", {everything} {color}"
 
 
 def frame(phrase: str, rng: np.random.Generator, plural: bool = False, wording: bool = False,
-          heldout: bool = False) -> str:
+          heldout: bool = False, extra: bool = False) -> str:
     """The caption: `phrase` in a frame ('there are {}' when `plural`); with `heldout`, a third of the frames come
     from HELDOUT_FRAMES."""
     if heldout and rng.random() < len(HELDOUT_FRAMES) / (len(HELDOUT_FRAMES) + len(FRAMES.common)):
         template = _pick(rng, HELDOUT_FRAMES)
     else:
-        template = say(FRAMES, rng, wording)
+        template = say(FRAMES, rng, wording, extra)
     return template.replace("{be}", "are" if plural else "is").replace("{}", phrase)

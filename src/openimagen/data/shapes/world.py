@@ -61,10 +61,11 @@ def _singles(rng, pool, k, **kwargs) -> list[ObjectGroup]:
     return [ObjectGroup(shape, color) for color, shape in _combos(rng, pool, k, **kwargs)]
 
 
-def _scene(category: str, rng: np.random.Generator, pool: tuple,
-           wording: bool = False) -> tuple[list[ObjectGroup], list, str]:
-    """(objects, relations, phrase) of a random scene of `category` (with held-out words if `wording`)."""
-    np_ = lambda g: words.noun_phrase(g, rng, wording=wording)  # noqa: E731
+def _scene(category: str, rng: np.random.Generator, pool: tuple, wording: bool = False,
+           extra: bool = False) -> tuple[list[ObjectGroup], list, str]:
+    """(objects, relations, phrase) of a random scene of `category` (with held-out words if `wording`, with the
+    extra training words if `extra`)."""
+    np_ = lambda g: words.noun_phrase(g, rng, wording=wording, extra=extra)  # noqa: E731
     if category == "colors":
         objects = _singles(rng, pool, 1 + int(rng.random() < 0.5))
         return objects, [], words.join([np_(g) for g in objects], rng)
@@ -72,7 +73,7 @@ def _scene(category: str, rng: np.random.Generator, pool: tuple,
         color = words._pick(rng, sorted({c for c, _ in pool}))
         available = sum(1 for c, _ in pool if c == color)
         objects = _singles(rng, pool, int(rng.integers(1, available + 1)), color=color)
-        phrase = words.same_color_phrase(objects, rng, wording) if len(objects) > 1 else np_(objects[0])
+        phrase = words.same_color_phrase(objects, rng, wording, extra) if len(objects) > 1 else np_(objects[0])
         return objects, [], phrase
     if category == "counting":
         (color, shape), *rest = _combos(rng, pool, 2)
@@ -83,7 +84,7 @@ def _scene(category: str, rng: np.random.Generator, pool: tuple,
     if category == "positional":
         objects = _singles(rng, pool, 2)
         relation = words._pick(rng, RELATIONS)
-        phrase = words.relation_phrase(np_(objects[0]), relation, np_(objects[1]), rng, wording)
+        phrase = words.relation_phrase(np_(objects[0]), relation, np_(objects[1]), rng, wording, extra)
         return objects, [(0, relation, 1)], phrase
     if category == "position":
         if rng.random() < 0.6:
@@ -107,10 +108,10 @@ def _scene(category: str, rng: np.random.Generator, pool: tuple,
         sized = rng.random() < 0.3
         pair = [ObjectGroup(c[1], c[0], size=words._pick(rng, SIZES) if sized else None) for c in (first, second)]
         relation = words._pick(rng, RELATIONS)
-        extra = ObjectGroup(third[1], third[0], count=int(rng.integers(1, 4)))
-        phrase = words.relation_phrase(np_(pair[0]), relation, np_(pair[1]), rng, wording)
-        phrase += ", and " + np_(extra)
-        return [*pair, extra], [(0, relation, 1)], phrase
+        third_group = ObjectGroup(third[1], third[0], count=int(rng.integers(1, 4)))
+        phrase = words.relation_phrase(np_(pair[0]), relation, np_(pair[1]), rng, wording, extra)
+        phrase += ", and " + np_(third_group)
+        return [*pair, third_group], [(0, relation, 1)], phrase
     raise ValueError(f"unknown category {category!r}; choose one of {list(CATEGORIES)}")
 
 
@@ -122,8 +123,10 @@ def _layoutable(spec: Spec) -> bool:
         return False
 
 
-def sample_spec(rng: np.random.Generator, category: str | None = None, split: str = "train") -> Spec:
-    """A random scene of `category` (default: uniform over CATEGORIES) belonging to `split`."""
+def sample_spec(rng: np.random.Generator, category: str | None = None, split: str = "train",
+                extra: bool = False) -> Spec:
+    """A random scene of `category` (default: uniform over CATEGORIES) belonging to `split`; `extra`: captions
+    also use the extra training words of `synonyms.py` (grammar v2)."""
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; choose one of {list(SPLITS)}")
     if category is not None and category not in CATEGORIES:
@@ -131,23 +134,24 @@ def sample_spec(rng: np.random.Generator, category: str | None = None, split: st
     pool = ALL_COMBOS if split == "heldout" else TRAIN_COMBOS
     for _ in range(10_000):
         chosen = category or words._pick(rng, CATEGORIES)
-        objects, relations, phrase = _scene(chosen, rng, pool, wording=split == "wording")
+        objects, relations, phrase = _scene(chosen, rng, pool, wording=split == "wording", extra=extra)
         prompt = words.frame(phrase, rng, plural=sum(g.count for g in objects) > 1, wording=split == "wording",
-                             heldout=split == "heldout")
+                             heldout=split == "heldout", extra=extra)
         spec = Spec(prompt, chosen, tuple(objects), tuple(relations))
         if split_of(spec) == split and _layoutable(spec):
             return spec
     raise RuntimeError(f"could not sample a {category} scene of split {split!r}")   # pragma: no cover
 
 
-def make_specs(split: str, per_category: int, seed: int, unique: bool = True) -> list[Spec]:
-    """`per_category` prompts (distinct if `unique`) of every category, deterministic given seed."""
+def make_specs(split: str, per_category: int, seed: int, unique: bool = True, extra: bool = False) -> list[Spec]:
+    """`per_category` prompts (distinct if `unique`) of every category, deterministic given seed (`extra`: see
+    `sample_spec`)."""
     rng = np.random.default_rng(seed)
     specs, seen = [], set()
     for category in CATEGORIES:
         count = 0
         while count < per_category:
-            spec = sample_spec(rng, category, split)
+            spec = sample_spec(rng, category, split, extra)
             if not unique or spec.prompt not in seen:
                 seen.add(spec.prompt)
                 specs.append(spec)
@@ -193,9 +197,11 @@ def main() -> None:
     parser.add_argument("--split", choices=sorted(SHIPPED_SPLITS), help="rewrite this shipped split (else: only "
                         "write missing ones; the shipped files define the benchmark, keep them fixed)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--extra-words", action="store_true", help="training captions also use the extra words "
+                        "of synonyms.py (grammar v2; without it: grammar v1, as the shipped model's data)")
     args = parser.parse_args()
     if args.train:
-        specs = make_specs("train", int(args.train[0]), args.seed, unique=False)
+        specs = make_specs("train", int(args.train[0]), args.seed, unique=False, extra=args.extra_words)
         write_prompts(args.train[1], specs)
         print(f"{args.train[1]}: {len(specs)} training prompts")
         return
