@@ -4,7 +4,7 @@ A linear probe (7-way logistic regression) is fit on the encoder's embeddings of
 caption grammar (common + rare synonyms, in a few caption frames) and tested on the *held-out* color words of the
 wording split. It is an upper bound of sorts for what a network with linear text projections (cross-attention keys
 and values) can read from the frozen tokens without having seen the word. Usage:
-    python scripts/probe_color_words.py [--encoder minilm]
+    python scripts/probe_color_words.py [--encoder minilm] [--extra-words]
 """
 
 from __future__ import annotations
@@ -49,12 +49,14 @@ def fit_probe(x: torch.Tensor, y: torch.Tensor, classes: int, weight_decay: floa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--encoder", default="minilm")
+    parser.add_argument("--extra-words", action="store_true", help="train the probe on grammar v2's extra words too")
     args = parser.parse_args()
     encoder = load_encoder(args.encoder, max_length=32)
     names = list(COLORS)
     train, test = [], []
     for label, words in enumerate(COLORS.values()):
-        train += [(f, label) for word in words.common + words.rare for f in word_features(encoder, word)]
+        known = words.common + words.rare + (words.extra if args.extra_words else ())
+        train += [(f, label) for word in known for f in word_features(encoder, word)]
         test += [(word, f, label) for word in words.held_out for f in word_features(encoder, word)]
     x, y = torch.stack([f for f, _ in train]), torch.tensor([label for _, label in train])
     dim = x.shape[1] // 2
