@@ -233,3 +233,21 @@ def test_an_lr_changed_on_resume_is_applied_and_saved_consistently(tmp_path):
     trainer.fit()
     state = json.loads((tmp_path / "checkpoints" / "step-00000006" / "state.json").read_text())
     assert state["optimizer"]["param_groups"][0]["lr"] == 0.01 and state["scheduler"]["base_lrs"] == [0.01]
+
+
+def test_the_trainer_steps_exactly_as_torchs_reference_adamw(tmp_path):
+    """Fused AdamW (one kernel per step) gives the same weights as torch's for-loop AdamW fed the same gradients."""
+    trainer, model = make_trainer(tmp_path, max_steps=15, lr=0.05, weight_decay=0.1, grad_clip=0.0)
+    assert trainer.optimizer.optimizer.defaults["fused"]
+    torch.manual_seed(0)
+    reference = torch.nn.Linear(4, 1)
+    optimizer = torch.optim.AdamW(reference.parameters(), lr=0.05, betas=trainer.config.adam_betas,
+                                  eps=trainer.config.adam_eps, weight_decay=0.1, foreach=False)
+    batches = RegressionBatches(Regression(), 8)
+    for _ in range(15):
+        squared_error(reference, batches.next_batch()).mean().backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    trainer.fit()
+    assert torch.allclose(model.weight, reference.weight, atol=1e-6) and torch.allclose(model.bias, reference.bias,
+                                                                                       atol=1e-6)
