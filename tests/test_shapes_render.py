@@ -76,3 +76,11 @@ def test_atomic_writers_give_the_usual_file_mode_not_mkstemps_0600(tmp_path):
     finally:
         os.umask(mask)
     assert {oct(p.stat().st_mode & 0o777) for p in tmp_path.iterdir()} == {"0o644"}
+
+
+def test_layouts_fast_uniform_draws_exactly_what_numpys_uniform_draws():
+    """The layout's proposals use `_uniform` for speed; the scenes (and so every training image) must not change."""
+    from openimagen.data.shapes.layout import _uniform
+    ours, numpys = np.random.default_rng(7), np.random.default_rng(7)
+    bounds = np.random.default_rng(8).uniform(-2, 2, size=(2000, 2))
+    assert [_uniform(ours, lo, hi) for lo, hi in bounds] == [numpys.uniform(lo, hi) for lo, hi in bounds]

@@ -55,42 +55,49 @@ def relation_holds(ci: tuple[float, float], cj: tuple[float, float], relation: s
     return along >= min_offset and cross <= max_cross_ratio * along
 
 
-def _separated(a: Placed, b: Placed) -> bool:
-    return _clearance(a, b) >= GAP
+def _clearance(cx: float, cy: float, side: float, other: Placed) -> float:
+    """Free space between the box of `side` centred at (cx, cy) and `other` (negative if they overlap)."""
+    reach = (side + other.side) / 2
+    return max(abs(cx - other.cx) - reach, abs(cy - other.cy) - reach)
 
 
-def _clearance(a: Placed, b: Placed) -> float:
-    reach = (a.side + b.side) / 2
-    return max(abs(a.cx - b.cx) - reach, abs(a.cy - b.cy) - reach)
+def _uniform(rng: np.random.Generator, low: float, high: float) -> float:
+    """rng.uniform(low, high), bit for bit (numpy draws low + (high - low) * u), at a third of its call overhead."""
+    return low + (high - low) * rng.random()
 
 
-def _propose(rng: np.random.Generator, spec: Spec, group: int, side: float,
+def _propose(rng: np.random.Generator, spec: Spec, group: int, bounds,
              placed: dict[int, Placed]) -> tuple[float, float]:
     for i, relation, j in spec.relations:
         if group in (i, j) and (j if group == i else i) in placed:
             other = placed[j if group == i else i]
             axis, sign = relation_axis(relation)
             sign = sign if group == j else -sign
-            offset = rng.uniform(RELATION_RENDER["min_offset"], 0.65)
+            offset = _uniform(rng, RELATION_RENDER["min_offset"], 0.65)
             centre = [other.cx, other.cy]
             centre[axis] += sign * offset
-            centre[1 - axis] += rng.uniform(-1, 1) * RELATION_RENDER["max_cross_ratio"] * offset
+            centre[1 - axis] += _uniform(rng, -1, 1) * RELATION_RENDER["max_cross_ratio"] * offset
             return centre[0], centre[1]
-    (x0, x1), (y0, y1) = position_bounds(spec.objects[group].position, side)
-    return rng.uniform(x0, x1), rng.uniform(y0, y1)
+    (x0, x1), (y0, y1) = bounds
+    return _uniform(rng, x0, x1), _uniform(rng, y0, y1)
 
 
-def _fits(spec: Spec, obj: Placed, placed: dict[int, Placed], others: list[Placed]) -> bool:
-    (x0, x1), (y0, y1) = position_bounds(spec.objects[obj.group].position, obj.side)
-    if not (x0 <= obj.cx <= x1 and y0 <= obj.cy <= y1):
+def _fits(spec: Spec, group: int, centre: tuple[float, float], side: float, bounds,
+          placed: dict[int, Placed], others: list[Placed]) -> bool:
+    """Whether an object of `group` and `side` at `centre` keeps its bounds, its gap to `others` and its relations
+    (plain numbers: most proposals fail, so no `Placed` is made for them)."""
+    (x0, x1), (y0, y1) = bounds
+    cx, cy = centre
+    if not (x0 <= cx <= x1 and y0 <= cy <= y1):
         return False
-    if not all(_separated(obj, other) for other in others):
-        return False
+    for other in others:
+        if _clearance(cx, cy, side, other) < GAP:
+            return False
     for i, relation, j in spec.relations:
-        if obj.group in (i, j) and (j if obj.group == i else i) in placed:
-            a = obj if obj.group == i else placed[i]
-            b = obj if obj.group == j else placed[j]
-            if not relation_holds((a.cx, a.cy), (b.cx, b.cy), relation, **RELATION_RENDER):
+        if group in (i, j) and (j if group == i else i) in placed:
+            a = centre if group == i else (placed[i].cx, placed[i].cy)
+            b = centre if group == j else (placed[j].cx, placed[j].cy)
+            if not relation_holds(a, b, relation, **RELATION_RENDER):
                 return False
     return True
 
@@ -102,19 +109,20 @@ def _try_layout(spec: Spec, sizes: list[str], rng: np.random.Generator) -> list[
     for group in order:
         spec_group = spec.objects[group]
         side = OBJECT_SIDE[sizes[group]]
+        bounds = position_bounds(spec_group.position, side)
         for _ in range(spec_group.count):
             fitting = []
             for _ in range(_TRIES_PER_OBJECT):
-                cx, cy = _propose(rng, spec, group, side, placed)
-                obj = Placed(group, spec_group.shape, spec_group.color, sizes[group], cx, cy, side)
-                if _fits(spec, obj, placed, objects):
-                    fitting.append(obj)
+                centre = _propose(rng, spec, group, bounds, placed)
+                if _fits(spec, group, centre, side, bounds, placed, objects):
+                    fitting.append(Placed(group, spec_group.shape, spec_group.color, sizes[group], *centre, side))
                     if len(fitting) == _CANDIDATES:
                         break
             if not fitting:
                 return None
             # Best of a few candidates (most clearance): packs crowded scenes without a fixed grid.
-            obj = max(fitting, key=lambda o: min((_clearance(o, other) for other in objects), default=0.0))
+            obj = max(fitting, key=lambda o: min((_clearance(o.cx, o.cy, o.side, other) for other in objects),
+                                                default=0.0))
             objects.append(obj)
             if spec_group.count == 1:
                 placed[group] = obj
