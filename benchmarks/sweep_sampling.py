@@ -3,6 +3,7 @@
     OMP_NUM_THREADS=1 python benchmarks/sweep_sampling.py --model runs/shapes-cascade/cascade \
         --stage 1 --guidance 1 3 5 8 --steps 15 25 --per-category 10 --images 2 --out docs/sampling-sweep.md
     python benchmarks/sweep_sampling.py --model M --truth-lowres 2 --guidance bicubic 1 3 --threshold static
+    python benchmarks/sweep_sampling.py --model M --prompts dev.jsonl --stage 1 --guidance 2 3 4   # a dev set
 
 Each setting is one `openimagen.eval.bench.run_bench` on the first `--per-category` prompts of every category of the
 split; the table (alignment overall and per category, and seconds) is printed and written as Markdown.
@@ -22,12 +23,13 @@ from PIL import Image
 from openimagen.cascade import Cascade
 from openimagen.data.shapes import CATEGORIES
 from openimagen.data.shapes.render import render
+from openimagen.data.shapes.spec import load_prompts
 from openimagen.data.shapes.world import load_split
 from openimagen.eval.bench import cascade_generator, run_bench
 
 
-def subset(split: str, per_category: int):
-    specs = load_split(split)
+def subset(split: str, per_category: int, prompts: str | None = None):
+    specs = load_prompts(prompts) if prompts else load_split(split)
     return [s for c in CATEGORIES for s in [x for x in specs if x.category == c][:per_category]]
 
 
@@ -69,6 +71,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True)
     parser.add_argument("--split", default="eval")
+    parser.add_argument("--prompts", default=None, help="a specs file instead of --split: a dev set of your own, so "
+                        "that defaults are not tuned on the evaluation split")
     parser.add_argument("--stage", type=int, default=None, help="stop at this stage (default: the last)")
     parser.add_argument("--guidance", type=lambda v: v if v == "bicubic" else float(v), nargs="+", default=[None])
     parser.add_argument("--steps", type=int, nargs="+", default=[None])
@@ -86,7 +90,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     cascade = Cascade.from_pretrained(args.model)
-    specs = subset(args.split, args.per_category)
+    specs = subset(args.split, args.per_category, args.prompts)
     rows = []
     axes = [stage_axis(text) for text in args.stage_setting]
     grid = itertools.product(args.sampler, args.steps, args.guidance, args.threshold, args.aug_level, *axes)
@@ -119,7 +123,7 @@ def main() -> None:
     table = "\n".join(lines)
     print(table)
     if args.out:
-        note = (f"Model `{args.model}`, split `{args.split}`, first {args.per_category} prompts per category, "
+        note = (f"Model `{args.model}`, prompts `{args.prompts or args.split}`, first {args.per_category} prompts per category, "
                 f"{args.images} images per prompt, {args.threads} thread(s). Alignment in %.\n\n")
         Path(args.out).write_text(note + table + "\n")
         Path(args.out).with_suffix(".json").write_text(json.dumps(rows, indent=1) + "\n")
