@@ -123,8 +123,8 @@ def main() -> None:
     table = "\n".join(lines)
     print(table)
     if args.out:
-        note = (f"Model `{args.model}`, prompts `{args.prompts or args.split}`, first {args.per_category} prompts per category, "
-                f"{args.images} images per prompt, {args.threads} thread(s). Alignment in %.\n\n")
+        note = (f"Model `{args.model}`, prompts `{args.prompts or args.split}`, first {args.per_category} prompts "
+                f"per category, {args.images} images per prompt, {args.threads} thread(s). Alignment in %.\n\n")
         Path(args.out).write_text(note + table + "\n")
         Path(args.out).with_suffix(".json").write_text(json.dumps(rows, indent=1) + "\n")
 

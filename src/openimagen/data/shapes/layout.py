@@ -28,7 +28,10 @@ class Placed:
     side: float
 
 
-def position_bounds(position: str | None, side: float) -> tuple[tuple[float, float], tuple[float, float]]:
+Bounds = tuple[tuple[float, float], tuple[float, float]]      # ((x_lo, x_hi), (y_lo, y_hi))
+
+
+def position_bounds(position: str | None, side: float) -> Bounds:
     """((x_lo, x_hi), (y_lo, y_hi)) allowed for the centre of an object of `side` at an absolute position."""
     lo, hi = BORDER + side / 2, 1 - BORDER - side / 2
     near, mid = POSITION_RENDER["side"], POSITION_RENDER["center"]
@@ -66,7 +69,7 @@ def _uniform(rng: np.random.Generator, low: float, high: float) -> float:
     return low + (high - low) * rng.random()
 
 
-def _propose(rng: np.random.Generator, spec: Spec, group: int, bounds,
+def _propose(rng: np.random.Generator, spec: Spec, group: int, bounds: Bounds,
              placed: dict[int, Placed]) -> tuple[float, float]:
     for i, relation, j in spec.relations:
         if group in (i, j) and (j if group == i else i) in placed:
@@ -82,7 +85,7 @@ def _propose(rng: np.random.Generator, spec: Spec, group: int, bounds,
     return _uniform(rng, x0, x1), _uniform(rng, y0, y1)
 
 
-def _fits(spec: Spec, group: int, centre: tuple[float, float], side: float, bounds,
+def _fits(spec: Spec, group: int, centre: tuple[float, float], side: float, bounds: Bounds,
           placed: dict[int, Placed], others: list[Placed]) -> bool:
     """Whether an object of `group` and `side` at `centre` keeps its bounds, its gap to `others` and its relations
     (plain numbers: most proposals fail, so no `Placed` is made for them)."""

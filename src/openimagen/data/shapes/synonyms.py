@@ -64,14 +64,15 @@ SHAPES = {
     "triangle": Words(("triangle",), ("three-sided shape", "wedge", "triangle shape"), ("pyramid",), p_rare=0.25,
                       extra=("triangular shape", "three-cornered shape", "delta", "arrowhead")),
 }
-PLURALS = {"circle": "circles", "disc": "discs", "disk": "disks", "dot": "dots", "round shape": "round shapes",
-           "ball": "balls", "orb": "orbs", "square": "squares", "block": "blocks", "tile": "tiles",
-           "square shape": "square shapes", "box": "boxes", "triangle": "triangles",
-           "three-sided shape": "three-sided shapes", "wedge": "wedges", "triangle shape": "triangle shapes",
-           "pyramid": "pyramids", "circular shape": "circular shapes", "spot": "spots", "coin": "coins",
-           "bubble": "bubbles", "four-sided shape": "four-sided shapes", "square block": "square blocks",
-           "quad": "quads", "square patch": "square patches", "triangular shape": "triangular shapes",
-           "three-cornered shape": "three-cornered shapes", "delta": "deltas", "arrowhead": "arrowheads"}
+
+
+def plural(noun: str) -> str:
+    """'circle' -> 'circles', 'box' -> 'boxes', 'square patch' -> 'square patches' (every shape noun is regular)."""
+    return noun + ("es" if noun.endswith(("s", "x", "ch", "sh")) else "s")
+
+
+PLURALS = {noun: plural(noun) for words in SHAPES.values() for noun in words.common + words.rare + words.held_out
+           + words.extra}
 
 SIZES = {
     "small": Words(("small", "little"), ("tiny", "mini", "smallish"), ("miniature", "teeny"),
