@@ -70,14 +70,17 @@ def main() -> None:
     dim = x.shape[1] // 2
     for part, columns in (("word tokens", slice(0, dim)), ("sentence mean", slice(dim, 2 * dim))):
         mean, std = x[:, columns].mean(0), x[:, columns].std(0) + 1e-6
-        z = torch.stack([f for _, f, _ in test])
-        predictors = {"probe": fit_probe((x[:, columns] - mean) / std, y, len(names))}
+        z = torch.stack([f for _, f, _ in test])[:, columns]
+        probe = fit_probe((x[:, columns] - mean) / std, y, len(names))
+        report(f"{part}, probe", probe((z - mean) / std).tolist(), test, names, table)
         if args.nearest:
-            predictors["nearest"] = lambda q: y[torch.nn.functional.normalize(q, dim=1).matmul(
-                torch.nn.functional.normalize(x[:, columns], dim=1).T).argmax(1)]
-        for method, predict in predictors.items():
-            queries = (z[:, columns] - mean) / std if method == "probe" else z[:, columns]
-            report(f"{part}, {method}", predict(queries).tolist(), test, names, table)
+            report(f"{part}, nearest", nearest_label(x[:, columns], y, z).tolist(), test, names, table)
+
+
+def nearest_label(known: torch.Tensor, labels: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
+    """The label of each query's nearest known vector by cosine similarity."""
+    similarity = torch.nn.functional.normalize(queries, dim=1) @ torch.nn.functional.normalize(known, dim=1).T
+    return labels[similarity.argmax(1)]
 
 
 def report(title: str, guesses: list[int], test: list, names: list[str], table: dict) -> None:
