@@ -43,6 +43,34 @@ def test_gamma_and_eta_reach_the_sampler(cascade):
     assert np.array_equal(same, ancestral[1])                   # the stage config's gamma is the default
 
 
+def test_guidance_interval_all_none_or_some_of_the_steps(cascade):
+    def run(**settings):
+        return arrays(cascade(["red"], seed=0, sampler="ddim", steps=4, stop_at_stage=1, progress=False,
+                              **settings))[0]
+
+    guided, unguided = run(guidance_scale=4.0), run(guidance_scale=1.0)
+    assert np.array_equal(run(guidance_scale=4.0, guidance_interval=(-100.0, 100.0)), guided)
+    assert np.array_equal(run(guidance_scale=4.0, guidance_interval=(None, None)), guided)
+    assert np.array_equal(run(guidance_scale=4.0, guidance_interval=(50.0, None)), unguided)   # no step that clean
+    part = run(guidance_scale=4.0, guidance_interval=(None, 0.0))           # the high-noise steps only
+    assert not np.array_equal(part, guided) and not np.array_equal(part, unguided)
+    configured = Cascade(copy.deepcopy(cascade.config), cascade.networks, cascade.embedder)
+    configured.config.stages[0].guidance_interval = (None, 0.0)
+    assert np.array_equal(arrays(configured(["red"], seed=0, sampler="ddim", steps=4, stop_at_stage=1,
+                                            guidance_scale=4.0, progress=False))[0], part)   # the stage's default
+
+
+@pytest.mark.parametrize("bad", [(1.0, 0.0), (0.0,), (float("nan"), 1.0), "0,1", (True, 2.0)])
+def test_a_bad_guidance_interval_is_named(cascade, bad):
+    from openimagen.cascade.config import StageConfig
+    from openimagen.config import ConfigError
+
+    with pytest.raises(ConfigError, match="guidance_interval"):
+        cascade(["red"], guidance_interval=bad, stop_at_stage=1, progress=False)
+    with pytest.raises(ConfigError, match="guidance_interval"):
+        StageConfig(resolution=8, network="tiny-test", guidance_interval=bad)
+
+
 def test_pipe_returns_a_flat_prompt_major_list_of_final_stage_images(cascade):
     images = cascade(["red circle", "blue square"], num_images_per_prompt=2, seed=0, progress=False)
     assert len(images) == 4 and all(im.size == (16, 16) and im.mode == "RGB" for im in images)

@@ -10,7 +10,7 @@ from PIL import Image
 from openimagen.cascade import Cascade
 from openimagen.cli import model_folder
 from openimagen.cli.pngmeta import read_record, save_png
-from cascade_helpers import one_thread  # noqa: F401 - autouse fixture
+from cascade_helpers import one_thread, perturb  # noqa: F401 - autouse fixture
 from cli_helpers import assert_one_line_error, cli, error_chain, save_tiny_model
 
 
@@ -52,8 +52,36 @@ def test_cli_images_equal_the_library_call_with_the_same_settings(model, tmp_pat
     assert np.array_equal(pixels(tmp_path / "a.png"), np.asarray(expected, dtype=np.int16))
     settings = read_record(tmp_path / "a.png")["recipe"]["settings"]
     assert settings["1"] == settings["2"] == {"sampler": "ddim", "steps": 3, "guidance_scale": 2.5,
-                                              "threshold": "static", "percentile": 0.995, "aug_level": 0.1,
-                                              "gamma": 0.0, "eta": 0.0}
+                                              "guidance_interval": None, "threshold": "static",
+                                              "percentile": 0.995, "aug_level": 0.1, "gamma": 0.0, "eta": 0.0}
+
+
+def test_guidance_interval_reaches_the_sampler_the_recipe_and_a_rerun(tmp_path):
+    model = save_tiny_model(tmp_path / "model")
+    perturbed = Cascade.from_pretrained(model)
+    for number, network in enumerate(perturbed.networks):
+        perturb(network, seed=number)           # an untrained network's output is 0: guidance would change nothing
+    perturbed.save_pretrained(str(model))
+    sample(model, tmp_path / "a.png", "two green triangles", "--seed", 5, "--guidance", 4, "--guidance-interval",
+           "-inf", "-1")
+    cascade = Cascade.from_pretrained(model)
+    expected = cascade(["two green triangles"], seed=5, guidance_scale=4.0, guidance_interval=(None, -1.0),
+                       progress=False)[0]
+    everywhere = cascade(["two green triangles"], seed=5, guidance_scale=4.0, progress=False)[0]
+    assert np.array_equal(pixels(tmp_path / "a.png"), np.asarray(expected, dtype=np.int16))
+    assert not np.array_equal(np.asarray(expected), np.asarray(everywhere))
+    assert read_record(tmp_path / "a.png")["recipe"]["settings"]["1"]["guidance_interval"] == [None, -1.0]
+    result = cli("sample", "--from-png", tmp_path / "a.png", "-o", tmp_path / "again.png")
+    assert result.exit_code == 0, result.output
+    assert np.array_equal(pixels(tmp_path / "again.png"), pixels(tmp_path / "a.png"))
+
+
+@pytest.mark.parametrize("values, message", [(("1", "0"), "needs LO < HI, got 1 0"),
+                                             (("nan", "1"), "must be two numbers"),
+                                             (("inf", "inf"), "needs LO < HI")])
+def test_a_bad_guidance_interval_is_one_line(model, tmp_path, values, message):
+    result = cli("sample", "--model", model, "-o", tmp_path / "x.png", "red", "--guidance-interval", *values)
+    assert_one_line_error(result, message)
 
 
 @pytest.mark.parametrize("sampler, option, value", [("ddim", "eta", 1.0), ("ancestral", "gamma", 0.5)])

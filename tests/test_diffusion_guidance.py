@@ -52,3 +52,33 @@ def test_guidance_rejects_unpadded_text():
     uncond = {"text_emb": torch.zeros(3, 2, 4), "text_mask": torch.zeros(3, 2, dtype=torch.bool)}
     with pytest.raises(ValueError, match="pad"):
         D.guided_denoiser(RecordingNet(), cond, uncond, 3.0, "eps")(z, log_snr)
+
+
+@pytest.mark.parametrize("interval, inside", [((-1.0, 1.0), [False, True, False]), ((None, 0.0), [True, True, False]),
+                                              ((0.0, None), [False, True, True]), ((None, None), [True, True, True])])
+def test_guidance_interval_guides_inside_and_is_conditional_outside(interval, inside):
+    """Kynkaanniemi et al. 2024: w inside the log-SNR interval, w = 1 (the conditional prediction) outside."""
+    z, log_snr, cond, uncond = _inputs()                              # log-SNR -2, 0, 3
+    w = 4.0
+    x0 = D.guided_denoiser(RecordingNet(), cond, uncond, w, "eps", interval=interval)(z, log_snr)
+    x0_c = D.prediction_to_x0(RecordingNet()(z, log_snr, **cond), z, log_snr, "eps")
+    x0_u = D.prediction_to_x0(RecordingNet()(z, log_snr, **uncond), z, log_snr, "eps")
+    for i, guided in enumerate(inside):
+        torch.testing.assert_close(x0[i], x0_u[i] + w * (x0_c[i] - x0_u[i]) if guided else x0_c[i])
+
+
+@pytest.mark.parametrize("w, passes", [(4.0, [3]), (0.0, [3])])
+def test_outside_the_interval_one_conditional_pass(w, passes):
+    z, log_snr, cond, uncond = _inputs()
+    net = RecordingNet()
+    x0 = D.guided_denoiser(net, cond, uncond, w, "v", interval=(5.0, 9.0))(z, log_snr)
+    assert net.batch_sizes == passes
+    torch.testing.assert_close(x0, D.prediction_to_x0(RecordingNet()(z, log_snr, **cond), z, log_snr, "v"))
+
+
+def test_unconditional_inside_and_conditional_outside_with_w_zero():
+    z, log_snr, cond, uncond = _inputs()
+    x0 = D.guided_denoiser(RecordingNet(), cond, uncond, 0.0, "v", interval=(None, 1.0))(z, log_snr)
+    x0_c = D.prediction_to_x0(RecordingNet()(z, log_snr, **cond), z, log_snr, "v")
+    x0_u = D.prediction_to_x0(RecordingNet()(z, log_snr, **uncond), z, log_snr, "v")
+    torch.testing.assert_close(x0, torch.cat([x0_u[:2], x0_c[2:]]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -11,6 +12,22 @@ __all__ = ["StageConfig", "CascadeConfig", "THRESHOLDS", "TASKS"]
 
 THRESHOLDS = ("dynamic", "static", "none")
 TASKS = ("generate", "inpaint")
+
+
+def check_interval(value: Any) -> tuple[float | None, float | None] | None:
+    """A guidance interval as given (None, or [lo, hi] log-SNR bounds, each a number or None) -> a tuple."""
+    if value is None:
+        return None
+    bounds = tuple(value) if isinstance(value, (list, tuple)) else ()
+    numbers = [b for b in bounds if b is not None]
+    if (len(bounds) != 2 or not all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in numbers)
+            or not all(math.isfinite(b) for b in numbers)):
+        raise ConfigError(f"guidance_interval: expected [lo, hi] log-SNR bounds (numbers, or null for no bound), "
+                          f"got {value!r}")
+    lo, hi = (None if b is None else float(b) for b in bounds)
+    if lo is not None and hi is not None and lo >= hi:
+        raise ConfigError(f"guidance_interval: lo must be below hi, got [{lo}, {hi}]")
+    return (lo, hi)
 
 
 @dataclass
@@ -27,6 +44,8 @@ class StageConfig:
     sampler: str = "dpmpp_2m"                         # a name of openimagen.diffusion.SAMPLERS (or an alias)
     steps: int = 25
     guidance_scale: float = 5.0
+    guidance_interval: tuple[float | None, float | None] | None = None   # log-SNR [lo, hi] where guidance applies
+                                                      # (w = 1 elsewhere; None / a None bound = unlimited)
     threshold: Literal["dynamic", "static", "none"] = "dynamic"
     percentile: float = 0.995                         # dynamic thresholding percentile (Sec. 2.3)
     aug_level: float = 0.2                            # SR only: noise-conditioning aug at sampling (Sec. 2.4, App. D.2)
@@ -50,6 +69,7 @@ class StageConfig:
             raise ConfigError(f"sampler: {error}") from error
         check_positive("steps", self.steps)
         check_positive("guidance_scale", self.guidance_scale, allow_zero=True)
+        self.guidance_interval = check_interval(self.guidance_interval)
         if not 0.0 <= self.aug_level <= 1.0:
             raise ConfigError(f"aug_level: must be in [0, 1], got {self.aug_level!r}")
         lo_hi = tuple(self.train_aug_range) if isinstance(self.train_aug_range, (list, tuple)) else ()
@@ -93,6 +113,7 @@ class StageConfig:
 
     def sampling_defaults(self) -> dict:
         return {"sampler": self.sampler, "steps": self.steps, "guidance_scale": self.guidance_scale,
+                "guidance_interval": self.guidance_interval,
                 "threshold": self.threshold, "percentile": self.percentile, "aug_level": self.aug_level,
                 "gamma": self.gamma, "eta": self.eta}
 

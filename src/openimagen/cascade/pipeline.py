@@ -9,7 +9,7 @@ from PIL import Image
 from torch import nn
 from tqdm.auto import tqdm
 
-from openimagen.cascade.config import CascadeConfig
+from openimagen.cascade.config import CascadeConfig, check_interval
 from openimagen.cascade.randomness import mix_seed
 from openimagen.cascade.sampling import KnownRegion, from_pil, sample_stage, to_pil
 from openimagen.cascade.stage import build_stage_network
@@ -17,7 +17,8 @@ from openimagen.cascade.text_embedder import TextEmbedder
 
 __all__ = ["Cascade"]
 
-SAMPLING_KEYS = ("sampler", "steps", "guidance_scale", "threshold", "percentile", "aug_level", "gamma", "eta")
+SAMPLING_KEYS = ("sampler", "steps", "guidance_scale", "guidance_interval", "threshold", "percentile", "aug_level",
+                 "gamma", "eta")
 KnownFor = Callable[[int, int, int], "KnownRegion | None"]   # (stage, first output, end) -> what the edit keeps
 
 
@@ -71,6 +72,7 @@ class Cascade:
         if unknown:
             raise ValueError(f"stage_overrides[{number}] has unknown key(s) {unknown}; valid: {list(SAMPLING_KEYS)}")
         settings.update(extra)
+        settings["guidance_interval"] = check_interval(settings.get("guidance_interval"))
         return settings
 
     def _start_images(self, start_image: Any, prompts: list[str], repeat: int, start_stage: int) -> torch.Tensor:
@@ -99,12 +101,14 @@ class Cascade:
     def __call__(self, prompts: str | list[str], num_images_per_prompt: int = 1, seed: int | None = None,
                  guidance_scale: float | None = None, steps: int | None = None, sampler: str | None = None,
                  threshold: str | None = None, aug_level: float | None = None, gamma: float | None = None,
-                 eta: float | None = None, stage_overrides: dict[int, dict] | None = None, start_image: Any = None, start_stage: int = 1,
+                 eta: float | None = None, guidance_interval: tuple | None = None,
+                 stage_overrides: dict[int, dict] | None = None, start_image: Any = None, start_stage: int = 1,
                  stop_at_stage: int | None = None, max_batch_size: int = 16, return_all_stages: bool = False,
                  progress: bool = True, on_batch: Callable[[int, list[Image.Image]], None] | None = None,
                  ) -> list[Image.Image] | dict[int, list[Image.Image]]:
         """Sample the chain. Keyword settings apply to every stage (None = the stage's default; `gamma` is the
-        ancestral sampler's variance interpolation, `eta` DDIM's stochasticity);
+        ancestral sampler's variance interpolation, `eta` DDIM's stochasticity, `guidance_interval` the log-SNR
+        (lo, hi) where guidance applies);
         `stage_overrides={2: {"steps": 10}}` sets one stage (1-based). `start_stage=k > 1` super-resolves
         `start_image` (PIL image(s)) from stage k on; `stop_at_stage` ends early. Returns a flat prompt-major list
         of PIL images of the last stage run, or {stage: images} for every stage run if `return_all_stages`.
@@ -120,7 +124,7 @@ class Cascade:
         if (start_stage > 1) != (start_image is not None):
             raise ValueError("start_image is needed exactly when start_stage > 1 (it is the input of that stage)")
         shared = dict(guidance_scale=guidance_scale, steps=steps, sampler=sampler, threshold=threshold,
-                      aug_level=aug_level, gamma=gamma, eta=eta)
+                      aug_level=aug_level, gamma=gamma, eta=eta, guidance_interval=guidance_interval)
         settings = {n: self._stage_settings(n, shared, stage_overrides) for n in range(start_stage, last + 1)}
         expanded = [p for p in prompts for _ in range(num_images_per_prompt)]
         lowres_all = None if start_stage == 1 else self._start_images(start_image, prompts, num_images_per_prompt,

@@ -40,7 +40,8 @@ class KnownRegion:
 def sample_stage(network: nn.Module, stage: StageConfig, text_emb: Tensor, text_mask: Tensor,
                  lowres: Tensor | None, generator: torch.Generator, *, sampler: str, steps: int,
                  guidance_scale: float, threshold: str, percentile: float, aug_level: float,
-                 gamma: float = 0.0, eta: float = 0.0, channels: int = 3, progress: bool = True,
+                 gamma: float = 0.0, eta: float = 0.0, guidance_interval: D.Interval | None = None,
+                 channels: int = 3, progress: bool = True,
                  known: KnownRegion | None = None) -> Tensor:
     """Images [b, channels, res, res] in [-1, 1] for text [b, n, dim] (+ low-res [b, c, r, r] for SR stages),
     keeping `known` (not composited: the caller pastes the known region back)."""
@@ -63,7 +64,8 @@ def sample_stage(network: nn.Module, stage: StageConfig, text_emb: Tensor, text_
                                                                         torch.ones_like(noise[:, :1]))
         for side in (cond, uncond):
             side["inpaint"] = inpaint_input(image.to(device), mask.to(device))
-    denoise = D.guided_denoiser(network, cond, uncond, guidance_scale, stage.diffusion_config.prediction)
+    denoise = D.guided_denoiser(network, cond, uncond, guidance_scale, stage.diffusion_config.prediction,
+                                guidance_interval)
     settings = dict(schedule=schedule, sampler=sampler, steps=steps, threshold=threshold, percentile=percentile,
                     gamma=gamma, eta=eta, generator=generator, progress=progress)
     if known is not None and known.how == "repaint":

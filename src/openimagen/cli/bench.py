@@ -9,7 +9,7 @@ import click
 
 from openimagen.cli import UserError
 from openimagen.cli.command import Command
-from openimagen.cli.checks import check_float, check_positive_ints, check_seed, sampler_option
+from openimagen.cli.checks import check_float, check_positive_ints, check_seed, guidance_interval_option, sampler_option
 
 EXAMPLES = """
 \b
@@ -86,6 +86,7 @@ def clear_earlier_images(folder: Path) -> None:
 @click.option("--size", default=64, show_default=True, help="Image size of the render / noise stand-ins.")
 @click.option("--steps", type=int, default=None, help="Sampler steps per stage.  [default: the model's]")
 @click.option("--guidance", type=float, default=None, help="Classifier-free guidance weight.  [default: the model's]")
+@guidance_interval_option()
 @sampler_option()
 @click.option("--threshold", type=click.Choice(["none", "static", "dynamic"]), default=None)
 @click.option("--aug-level", type=float, default=None, help="SR noise-conditioning augmentation level.")
@@ -97,8 +98,8 @@ def clear_earlier_images(folder: Path) -> None:
 @click.option("--limit", type=int, default=None, help="Only the first N prompts (quick looks).")
 @click.option("--no-fd", is_flag=True, help="Skip FD_shapes.")
 @click.option("--threads", type=int, default=None, help="torch CPU threads.  [default: the free cores]")
-def bench(model, prompts, split, images_per_prompt, out_dir, images, kind, size, steps, guidance, sampler, threshold,
-          aug_level, stop_at_stage, sr_only, seed, limit, no_fd, threads) -> None:
+def bench(model, prompts, split, images_per_prompt, out_dir, images, kind, size, steps, guidance, guidance_interval,
+          sampler, threshold, aug_level, stop_at_stage, sr_only, seed, limit, no_fd, threads) -> None:
     """Generate images for every prompt of a shapes-world prompts file or split, judge each, and report
     alignment overall and per category (DrawBench-style), per requirement, and FD_shapes beside its floor."""
     check_positive_ints(steps=steps, threads=threads, limit=limit, size=size, stop_at_stage=stop_at_stage)
@@ -110,8 +111,9 @@ def bench(model, prompts, split, images_per_prompt, out_dir, images, kind, size,
 
     set_threads(threads)
     specs = load_specs(prompts, split, limit)
-    settings = {k: v for k, v in dict(steps=steps, guidance_scale=guidance, sampler=sampler, threshold=threshold,
-                                      aug_level=aug_level, stop_at_stage=stop_at_stage).items() if v is not None}
+    settings = {k: v for k, v in dict(steps=steps, guidance_scale=guidance, guidance_interval=guidance_interval,
+                                      sampler=sampler, threshold=threshold, aug_level=aug_level,
+                                      stop_at_stage=stop_at_stage).items() if v is not None}
     if sr_only and (images or kind != "model"):
         raise UserError("--sr-only runs a model's last stage: do not combine it with --images or --generator")
     generate = make_generator(kind, model, images, settings, size, [s.prompt for s in specs], sr_only)

@@ -8,7 +8,7 @@ import click
 
 from openimagen.cli import UserError
 
-__all__ = ["SEED_MAX", "check_positive_ints", "check_float", "check_seed"]
+__all__ = ["SEED_MAX", "check_positive_ints", "check_float", "check_seed", "sampler_option", "guidance_interval_option"]
 
 SEED_MAX = 2**64 - 1                         # torch.Generator.manual_seed takes 64-bit seeds; larger ones would wrap
 
@@ -48,3 +48,22 @@ def sampler_option(default: str | None = None):
                         show_default=default is not None,
                         callback=lambda _ctx, _param, value: None if value is None else resolve_sampler(value),
                         help="Sampler (dpmpp = dpmpp_2m)." + ("" if default else "  [default: the model's]"))
+
+
+def guidance_interval_option():
+    """`--guidance-interval LO HI`: the log-SNR range where guidance applies (inf / -inf = no bound), as the
+    (lo, hi) tuple of `Cascade(guidance_interval=...)` with None for an open bound."""
+
+    def parse(_ctx, _param, value):
+        if value is None:
+            return None
+        if any(math.isnan(b) for b in value):
+            raise UserError(f"--guidance-interval must be two numbers (log-SNR; inf for no bound), got {value}")
+        lo, hi = (None if math.isinf(b) else b for b in value)
+        if value[0] >= value[1]:
+            raise UserError(f"--guidance-interval LO HI needs LO < HI, got {value[0]:g} {value[1]:g}")
+        return (lo, hi)
+
+    return click.option("--guidance-interval", nargs=2, type=float, default=None, metavar="LO HI", callback=parse,
+                        help="Guide only at log-SNR in [LO, HI] (w = 1 elsewhere; -inf / inf = no bound; "
+                             "Kynkaanniemi et al. 2024).  [default: the model's]")

@@ -10,7 +10,7 @@ import time
 import click
 
 from openimagen.cli import UserError
-from openimagen.cli.checks import sampler_option
+from openimagen.cli.checks import guidance_interval_option, sampler_option
 from openimagen.cli.command import Command
 
 EXAMPLES = """
@@ -48,13 +48,14 @@ def process_state():
 @click.option("--steps", type=click.IntRange(min=1), default=None,
               help="Sampler steps per stage.  [default: the model's]")
 @click.option("--guidance", type=click.FloatRange(min=0), default=None, help="Guidance weight.  [default: the model's]")
+@guidance_interval_option()
 @sampler_option()
 @click.option("--threshold", type=click.Choice(["none", "static", "dynamic"]), default=None)
 @click.option("--stop-at-stage", type=click.IntRange(min=1), default=None, help="Last stage to run (1 = base).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N prompts (quick looks).")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="torch CPU threads.")
-def generate(model, prompts_file, out_dir, seed, images_per_prompt, steps, guidance, sampler, threshold,
-             stop_at_stage, limit, threads) -> None:
+def generate(model, prompts_file, out_dir, seed, images_per_prompt, steps, guidance, guidance_interval, sampler,
+             threshold, stop_at_stage, limit, threads) -> None:
     """Generate --images-per-prompt images for every prompt; rerun the same command to resume."""
     import torch
     from tqdm.auto import tqdm
@@ -78,7 +79,7 @@ def generate(model, prompts_file, out_dir, seed, images_per_prompt, steps, guida
     if stop_at_stage is not None and stop_at_stage > stages:
         raise UserError(f"--stop-at-stage {stop_at_stage}: the model has stages 1..{stages}")
     settings = resolve_settings(cascade.config, stop_at_stage or stages, steps=steps, guidance_scale=guidance,
-                                sampler=sampler, threshold=threshold)
+                                guidance_interval=guidance_interval, sampler=sampler, threshold=threshold)
     record = {"format": "openimagen-drawbench-run", "version": 1, "model": str(folder.resolve()),
               "model_fingerprint": fingerprint, "seed": seed, "images_per_prompt": images_per_prompt,
               "stop_at_stage": stop_at_stage or stages, "settings": {str(k): v for k, v in settings.items()}}

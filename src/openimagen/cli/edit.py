@@ -75,7 +75,7 @@ def file_digest(path: str) -> str:
               help="RePaint: passes over each jump (1 = no resampling; 5-10 harmonise better, cost more).")
 @sampling_options
 def edit(image, prompts, mask, pad, output, model, method, jump_length, jump_n_sample, num_images, seed, steps,
-         guidance, sampler, threshold, aug_level, gamma, eta, batch_size, threads) -> None:
+         guidance, guidance_interval, sampler, threshold, aug_level, gamma, eta, batch_size, threads) -> None:
     """Regenerate part of IMAGE from PROMPT: the white part of --mask (inpainting), or the border --pad adds
     (outpainting). Pixels outside the mask are kept exactly (at the model's resolution: IMAGE is centre-cropped
     to a square and resized to it, unless it already is). docs/editing.md has the method and benchmarks."""
@@ -101,7 +101,7 @@ def edit(image, prompts, mask, pad, output, model, method, jump_length, jump_n_s
     import torch
 
     recipe = new_recipe(cascade.config, prompts, num_images, seed, steps, guidance, sampler, threshold, aug_level,
-                        None, batch_size, torch.get_num_threads(), gamma, eta)
+                        None, batch_size, torch.get_num_threads(), gamma, eta, guidance_interval)
     inputs = {"image": str(Path(image).resolve()), "image_sha256": file_digest(image), "method": method,
               "jump_length": jump_length, "jump_n_sample": jump_n_sample}
     inputs.update({"mask": str(Path(mask).resolve()), "mask_sha256": file_digest(mask)} if mask else {"pad": list(pad)})

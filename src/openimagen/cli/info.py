@@ -122,8 +122,11 @@ def format_summary(summary: dict, verbose: bool = False) -> list[str]:
                      f"MB {stage['weights_dtype']}){crop}{reads}")
         if verbose:
             lines.append(f"    diffusion: {d['prediction']}-prediction, {d['schedule']} schedule")
-        lines.append(f"    sampling defaults: {s['sampler']}, {s['steps']} steps, guidance {s['guidance_scale']}, "
-                     f"{s['threshold']} thresholding (percentile {s['percentile']}){aug}")
+        interval = s.get("guidance_interval")
+        where = "" if interval is None else (f" at log-SNR in [{'-inf' if interval[0] is None else interval[0]}, "
+                                             f"{'inf' if interval[1] is None else interval[1]}]")
+        lines.append(f"    sampling defaults: {s['sampler']}, {s['steps']} steps, "
+                     f"guidance {s['guidance_scale']}{where}, {s['threshold']} thresholding (percentile {s['percentile']}){aug}")
     provenance = summary["provenance"]
     if not provenance:
         lines.append(f"provenance: none recorded (no {' / '.join(PROVENANCE_FILES)} in the folder)")

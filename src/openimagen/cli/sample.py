@@ -11,7 +11,7 @@ import click
 
 from openimagen.cli import UserError
 from openimagen.cli.command import Command, hide_weight_loading_bar
-from openimagen.cli.checks import check_float, check_positive_ints, check_seed, sampler_option
+from openimagen.cli.checks import check_float, check_positive_ints, check_seed, guidance_interval_option, sampler_option
 from openimagen.cli.model_folder import model_fingerprint, read_saved_config, resolve_model
 from openimagen.cli.pngmeta import read_record
 from openimagen.cli.prompt_checks import check_prompt_lengths, check_prompts_are_utf8, warn_unknown_prompts
@@ -19,8 +19,8 @@ from openimagen.cli.recipe import Recipe, resolve_settings, run_recipe
 from openimagen.cli.sample_output import SampleWriter, check_output
 from openimagen.cli.threads import set_threads
 
-RECIPE_OPTIONS = ("num_images", "seed", "steps", "guidance", "sampler", "threshold", "aug_level", "gamma", "eta",
-                  "stop_at_stage", "grid", "batch_size")
+RECIPE_OPTIONS = ("num_images", "seed", "steps", "guidance", "guidance_interval", "sampler", "threshold", "aug_level",
+                  "gamma", "eta", "stop_at_stage", "grid", "batch_size")
 
 EXAMPLES = """
 \b
@@ -71,14 +71,14 @@ def load_cascade(folder: Path, prompts: list[str]):
 
 
 def new_recipe(config, prompts, num_images, seed, steps, guidance, sampler, threshold, aug_level, stop_at_stage,
-               batch_size, threads, gamma=None, eta=None) -> Recipe:
+               batch_size, threads, gamma=None, eta=None, guidance_interval=None) -> Recipe:
     stages = len(config.stages)
     if stop_at_stage is not None and not 1 <= stop_at_stage <= stages:
         raise UserError(f"--stop-at-stage {stop_at_stage}: the model has stages 1..{stages}")
     stop = stop_at_stage or stages
     settings = resolve_settings(config, stop, steps=steps, guidance_scale=guidance, threshold=threshold,
-                                sampler=sampler, aug_level=aug_level,
-                                gamma=gamma, eta=eta)
+                                sampler=sampler, aug_level=aug_level, gamma=gamma, eta=eta,
+                                guidance_interval=guidance_interval)
     warn_unused_sampler_options(settings, gamma, eta)
     return Recipe(prompts=list(prompts), num_images=num_images or 1,
                   seed=secrets.randbelow(2**31) if seed is None else seed, settings=settings, stop_at_stage=stop,
@@ -115,6 +115,7 @@ SAMPLING_OPTIONS = [
     click.option("--steps", type=int, default=None, help="Sampler steps per stage.  [default: the model's]"),
     click.option("--guidance", type=float, default=None,
                  help="Classifier-free guidance weight w (1 = off).  [default: the model's]"),
+    guidance_interval_option(),
     sampler_option(),
     click.option("--threshold", type=click.Choice(["none", "static", "dynamic"]), default=None,
                  help="x0 thresholding (Imagen Sec. 2.3).  [default: the model's]"),
@@ -151,8 +152,8 @@ def sampling_options(command):
 @click.option("--from-png", "from_png", metavar="PNG", default=None,
               help="Re-run the recipe stored in a PNG written by this command (same pixels with the same model).")
 @click.pass_context
-def sample(ctx, prompts, output, model, num_images, seed, steps, guidance, sampler, threshold, aug_level, gamma, eta,
-           stop_at_stage, grid, batch_size, threads, from_png) -> None:
+def sample(ctx, prompts, output, model, num_images, seed, steps, guidance, guidance_interval, sampler, threshold,
+           aug_level, gamma, eta, stop_at_stage, grid, batch_size, threads, from_png) -> None:
     """Sample images for one or more PROMPTs and write them as PNGs.
 
     Settings not given come from the model's own per-stage defaults (see `openimagen info`). Every PNG stores the
@@ -160,11 +161,12 @@ def sample(ctx, prompts, output, model, num_images, seed, steps, guidance, sampl
     samples unconditionally (Imagen's empty caption for classifier-free guidance).
     """
     run_sample(ctx, prompts, Path(output), model, num_images, seed, steps, guidance, sampler, threshold, aug_level,
-               stop_at_stage, grid, batch_size, threads, from_png, gamma, eta)
+               stop_at_stage, grid, batch_size, threads, from_png, gamma, eta, guidance_interval)
 
 
 def run_sample(ctx, prompts, out, model, num_images, seed, steps, guidance, sampler, threshold, aug_level,
-               stop_at_stage, grid, batch_size, threads, from_png, gamma=None, eta=None) -> None:
+               stop_at_stage, grid, batch_size, threads, from_png, gamma=None, eta=None,
+               guidance_interval=None) -> None:
     import torch
 
     check_numbers(num_images, seed, steps, guidance, aug_level, threads, batch_size, gamma, eta)
@@ -186,7 +188,8 @@ def run_sample(ctx, prompts, out, model, num_images, seed, steps, guidance, samp
     cascade = load_cascade(folder, list(prompts))
     if recipe is None:
         recipe = new_recipe(cascade.config, prompts, num_images, seed, steps, guidance, sampler, threshold,
-                            aug_level, stop_at_stage, batch_size, torch.get_num_threads(), gamma, eta)
+                            aug_level, stop_at_stage, batch_size, torch.get_num_threads(), gamma, eta,
+                            guidance_interval)
     which = record["image"] if record is not None else ("grid" if grid else None)
     writer = SampleWriter(out, recipe, folder, fingerprint, which)
     start = time.perf_counter()

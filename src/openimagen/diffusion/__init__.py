@@ -2,7 +2,7 @@
 classifier-free guidance, thresholding, samplers and RePaint inpainting. Pure functions of tensors; networks live
 in `openimagen.nn`."""
 
-from openimagen.diffusion.guidance import Denoiser, guided_denoiser
+from openimagen.diffusion.guidance import Denoiser, Interval, guided_denoiser
 from openimagen.diffusion.inpainting import repaint_sample, repaint_schedule, replace_known
 from openimagen.diffusion.loss import DiffusionConfig, diffusion_loss, loss_weight, sample_times
 from openimagen.diffusion.parameterization import (
@@ -15,7 +15,7 @@ from openimagen.diffusion.schedules import CosineSchedule, LinearSchedule, Sched
 from openimagen.diffusion.thresholding import dynamic_threshold, get_threshold, static_threshold
 
 __all__ = [
-    "Denoiser", "guided_denoiser", "repaint_sample", "repaint_schedule", "replace_known", "DiffusionConfig", "diffusion_loss", "loss_weight", "sample_times",
+    "Denoiser", "Interval", "guided_denoiser", "repaint_sample", "repaint_schedule", "replace_known", "DiffusionConfig", "diffusion_loss", "loss_weight", "sample_times",
     "PREDICTIONS", "prediction_to_eps", "prediction_to_x0", "training_target", "x0_to_eps",
     "alpha_sigma", "broadcast_like", "q_posterior", "q_sample", "q_transition",
     "SAMPLERS", "SAMPLER_ALIASES", "resolve_sampler", "sampler_choices",

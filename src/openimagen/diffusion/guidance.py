@@ -10,6 +10,7 @@ from torch import Tensor
 from openimagen.diffusion.parameterization import prediction_to_x0
 
 Denoiser = Callable[[Tensor, Tensor], Tensor]
+Interval = tuple[float | None, float | None]
 
 
 def _concat(cond: Mapping[str, Tensor | None], uncond: Mapping[str, Tensor | None]) -> dict[str, Tensor | None]:
@@ -28,21 +29,39 @@ def _concat(cond: Mapping[str, Tensor | None], uncond: Mapping[str, Tensor | Non
     return both
 
 
+def in_interval(log_snr: Tensor, interval: Interval | None) -> Tensor:
+    """Which noise levels [b] lie in the log-SNR `interval` (lo, hi), bounds inclusive; None bounds are open."""
+    inside = torch.ones_like(log_snr, dtype=torch.bool)
+    if interval is not None:
+        lo, hi = interval
+        if lo is not None:
+            inside &= log_snr >= lo
+        if hi is not None:
+            inside &= log_snr <= hi
+    return inside
+
+
 def guided_denoiser(net_fn: Callable[..., Tensor], cond: Mapping[str, Tensor | None],
-                    uncond: Mapping[str, Tensor | None], guidance_scale: float, prediction: str) -> Denoiser:
+                    uncond: Mapping[str, Tensor | None], guidance_scale: float, prediction: str,
+                    interval: Interval | None = None) -> Denoiser:
     """eps~ = w eps(z, c) + (1 - w) eps(z, null). The combination is done on x0, which is affine in eps for a fixed
     z, so it equals guidance in eps (or v) space. Conditional and unconditional passes run as one batched forward;
-    w == 1 runs only the conditional pass and w == 0 only the unconditional one.
+    w == 1 runs only the conditional pass and w == 0 only the unconditional one. `interval` = (lo, hi) log-SNR
+    limits guidance to those noise levels and uses w = 1 (the conditional pass alone) elsewhere: the guidance
+    interval of Kynkaanniemi et al. 2024 (their sigma is exp(-log_snr / 2)).
     `net_fn(z, log_snr, **conditioning) -> prediction`."""
     w = float(guidance_scale)
 
     def denoise(z: Tensor, log_snr: Tensor) -> Tensor:
-        if w == 1.0 or w == 0.0:
-            pred = net_fn(z, log_snr, **(cond if w == 1.0 else uncond))
+        inside = in_interval(log_snr, interval)
+        if w == 1.0 or not inside.any() or (w == 0.0 and inside.all()):      # one pass is enough
+            pred = net_fn(z, log_snr, **(uncond if w == 0.0 and inside.any() else cond))
             return prediction_to_x0(pred, z, log_snr, prediction)
-        pred_cond, pred_uncond = net_fn(torch.cat([z, z]), torch.cat([log_snr, log_snr]), **_concat(cond, uncond)).chunk(2)
+        both = net_fn(torch.cat([z, z]), torch.cat([log_snr, log_snr]), **_concat(cond, uncond))
+        pred_cond, pred_uncond = both.chunk(2)
         x0_cond = prediction_to_x0(pred_cond, z, log_snr, prediction)
         x0_uncond = prediction_to_x0(pred_uncond, z, log_snr, prediction)
-        return x0_uncond + w * (x0_cond - x0_uncond)
+        weight = torch.where(inside, w, 1.0).to(x0_cond.dtype).view(-1, *([1] * (x0_cond.dim() - 1)))
+        return x0_uncond + weight * (x0_cond - x0_uncond)
 
     return denoise
