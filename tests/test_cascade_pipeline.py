@@ -2,6 +2,7 @@
 
 import copy
 import json
+import math
 import os
 
 import numpy as np
@@ -60,7 +61,16 @@ def test_guidance_interval_all_none_or_some_of_the_steps(cascade):
                                             guidance_scale=4.0, progress=False))[0], part)   # the stage's default
 
 
-@pytest.mark.parametrize("bad", [(1.0, 0.0), (0.0,), (float("nan"), 1.0), "0,1", (True, 2.0)])
+def test_an_infinite_bound_is_an_open_one():
+    from openimagen.cascade.config import StageConfig
+
+    stage = StageConfig(resolution=8, network="tiny-test", guidance_interval=[-4.0, float("inf")])   # TOML's inf
+    assert stage.guidance_interval == (-4.0, None)
+    assert StageConfig(resolution=8, network="tiny-test", guidance_interval=[-math.inf, 1]).guidance_interval == (None, 1.0)
+
+
+@pytest.mark.parametrize("bad", [(1.0, 0.0), (0.0,), (float("nan"), 1.0), "0,1", (True, 2.0), (math.inf, 1.0),
+                                 (0.0, -math.inf)])
 def test_a_bad_guidance_interval_is_named(cascade, bad):
     from openimagen.cascade.config import StageConfig
     from openimagen.config import ConfigError

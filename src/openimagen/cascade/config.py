@@ -15,14 +15,17 @@ TASKS = ("generate", "inpaint")
 
 
 def check_interval(value: Any) -> tuple[float | None, float | None] | None:
-    """A guidance interval as given (None, or [lo, hi] log-SNR bounds, each a number or None) -> a tuple."""
+    """A guidance interval as given (None, or [lo, hi] log-SNR bounds, each a number or None) -> a tuple.
+    -inf as lo / inf as hi also mean no bound (TOML has no null)."""
     if value is None:
         return None
     bounds = tuple(value) if isinstance(value, (list, tuple)) else ()
+    if len(bounds) == 2:
+        bounds = tuple(None if b == open_side else b for b, open_side in zip(bounds, (-math.inf, math.inf)))
     numbers = [b for b in bounds if b is not None]
     if (len(bounds) != 2 or not all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in numbers)
             or not all(math.isfinite(b) for b in numbers)):
-        raise ConfigError(f"guidance_interval: expected [lo, hi] log-SNR bounds (numbers, or null for no bound), "
+        raise ConfigError(f"guidance_interval: expected [lo, hi] log-SNR bounds (numbers; null, -inf / inf for no bound), "
                           f"got {value!r}")
     lo, hi = (None if b is None else float(b) for b in bounds)
     if lo is not None and hi is not None and lo >= hi:
