@@ -20,6 +20,7 @@ def test_config_loads(path):
 def test_shipped_model_samples_as_its_config_file_says():
     written = load_config(Path(__file__).parent.parent / "configs" / "shapes-cascade.toml").cascade
     shipped = from_dict(CascadeConfig, read_saved_config(SHIPPED_MODEL)["cascade"])
+    assert len(written.stages) == len(shipped.stages)
     for number, (mine, theirs) in enumerate(zip(written.stages, shipped.stages), start=1):
         for key in SAMPLING:
             assert getattr(mine, key) == getattr(theirs, key), f"stage {number} {key}"

@@ -25,8 +25,8 @@ def check_interval(value: Any) -> tuple[float | None, float | None] | None:
     numbers = [b for b in bounds if b is not None]
     if (len(bounds) != 2 or not all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in numbers)
             or not all(math.isfinite(b) for b in numbers)):
-        raise ConfigError(f"guidance_interval: expected [lo, hi] log-SNR bounds (numbers; null, -inf / inf for no bound), "
-                          f"got {value!r}")
+        raise ConfigError(f"guidance_interval: expected [lo, hi] log-SNR bounds (numbers; null, -inf / inf for "
+                          f"no bound), got {value!r}")
     lo, hi = (None if b is None else float(b) for b in bounds)
     if lo is not None and hi is not None and lo >= hi:
         raise ConfigError(f"guidance_interval: lo must be below hi, got [{lo}, {hi}]")

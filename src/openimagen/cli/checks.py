@@ -59,10 +59,11 @@ def guidance_interval_option():
             return None
         if any(math.isnan(b) for b in value):
             raise UserError(f"--guidance-interval must be two numbers (log-SNR; inf for no bound), got {value}")
-        lo, hi = (None if math.isinf(b) else b for b in value)
         if value[0] >= value[1]:
             raise UserError(f"--guidance-interval LO HI needs LO < HI, got {value[0]:g} {value[1]:g}")
-        return (lo, hi)
+        from openimagen.cascade.config import check_interval   # -inf / inf -> None (no bound), as in configs
+
+        return check_interval(value)
 
     return click.option("--guidance-interval", nargs=2, type=float, default=None, metavar="LO HI", callback=parse,
                         help="Guide only at log-SNR in [LO, HI] (w = 1 elsewhere; -inf / inf = no bound; "
