@@ -5,7 +5,7 @@ cheaper network or a larger batch buy more images per CPU-minute? One process, r
         --variant '{"num_res_blocks": [1, 1, 1]}' --variant '{"self_attn_levels": [false, false, true]}'
 
 A step is forward + backward + fused AdamW on random inputs (32 text tokens of the shipped encoder's width), under
-bf16 autocast where the CPU has native bf16 (`torch.ops.mkldnn._is_mkldnn_bf16_supported()`), else fp32.
+bf16 autocast where the CPU has native bf16 (`cpu_has_fast_bf16`, as the trainer decides), else fp32.
 Prints one markdown row per (variant, batch): ms per step, ms per image, parameters.
 """
 from __future__ import annotations
@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_utils import interleaved_medians  # noqa: E402
 
 from openimagen.nn import build_network, config_from_dict, count_parameters, example_inputs  # noqa: E402
+from openimagen.train.trainer import cpu_has_fast_bf16  # noqa: E402
 
 MODEL = Path(__file__).resolve().parents[1] / "src/openimagen/models/shapes-cascade/config.json"
 TOKENS = 32
@@ -52,7 +53,7 @@ def main() -> None:
     p.add_argument("--variant", action="append", default=[], help="JSON changes to the network config")
     p.add_argument("--repeats", type=int, default=20)
     args = p.parse_args()
-    bf16 = torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    bf16 = cpu_has_fast_bf16()
     variants = [{}] + [json.loads(v) for v in args.variant]
     steps, params = {}, {}
     for i, changes in enumerate(variants):

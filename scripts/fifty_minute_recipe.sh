@@ -10,7 +10,7 @@ set -euo pipefail
 out=${1:?usage: scripts/fifty_minute_recipe.sh OUT_DIR [SEED] [CORE]}; seed=${2:-0}; core=${3:-0}
 data=${DATA_DIR:-runs}
 run() { OMP_NUM_THREADS=1 taskset -c "$core" "$@"; }
-precision=$(python -c "import torch; print('bf16' if torch.ops.mkldnn._is_mkldnn_bf16_supported() else 'no')")
+precision=$(python -c "from openimagen.train.trainer import cpu_has_fast_bf16; print('bf16' if cpu_has_fast_bf16() else 'no')")
 
 mkdir -p "$data" "$out"
 if [ ! -f "$data/shapes-train-v3.jsonl" ]; then   # the shipped model's data (provenance.json's commands)
@@ -20,11 +20,9 @@ if [ ! -f "$data/shapes-train-v3.jsonl" ]; then   # the shipped model's data (pr
   mv "$data/shapes-train-v3.jsonl.tmp" "$data/shapes-train-v3.jsonl"
 fi
 [ -f "$data/warmup.jsonl" ] || python -m openimagen.data.shapes.warmup 3000 "$data/warmup.jsonl"
-for pair in warmup:warmup shapes-train-v3:v3; do
-  cache="$data/cache-minilm-${pair#*:}-L01"
-  run openimagen encode "$data/${pair%:*}.jsonl" "$cache" --field prompt --max-length 32 --layers 0,-1 \
-    --threads 1
-done
+encode() { run openimagen encode "$1" "$2" --field prompt --max-length 32 --layers 0,-1 --threads 1; }  # resumes
+encode "$data/warmup.jsonl" "$data/cache-minilm-warmup-L01"
+encode "$data/shapes-train-v3.jsonl" "$data/cache-minilm-v3-L01"
 
 common=(--set train.batch_size=32 --set train.lr=5.6e-4 --set "train.mixed_precision=$precision"
         --set "train.seed=$seed" --set train.sample_every=0 --set train.checkpoint_every=500)
