@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from openimagen import diffusion as D
 from openimagen.cascade.config import StageConfig
 from openimagen.cascade.noise_augmentation import noise_augment
-from openimagen.cascade.stage import inpaint_input
+from openimagen.cascade.stage import inpaint_input, self_conditioned
 from openimagen.data import downsample
 
 __all__ = ["KnownRegion", "sample_stage", "to_pil", "from_pil", "center_square"]
@@ -64,8 +64,11 @@ def sample_stage(network: nn.Module, stage: StageConfig, text_emb: Tensor, text_
                                                                         torch.ones_like(noise[:, :1]))
         for side in (cond, uncond):
             side["inpaint"] = inpaint_input(image.to(device), mask.to(device))
-    denoise = D.guided_denoiser(network, cond, uncond, guidance_scale, stage.diffusion_config.prediction,
-                                guidance_interval)
+    previous = D.PreviousEstimate() if self_conditioned(network) else None
+    denoise = D.guided_denoiser(previous.network(network) if previous else network, cond, uncond, guidance_scale,
+                                stage.diffusion_config.prediction, guidance_interval)
+    if previous:
+        denoise = previous.denoiser(denoise)
     settings = dict(schedule=schedule, sampler=sampler, steps=steps, threshold=threshold, percentile=percentile,
                     gamma=gamma, eta=eta, generator=generator, progress=progress)
     if known is not None and known.how == "repaint":

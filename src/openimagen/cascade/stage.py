@@ -14,7 +14,7 @@ from openimagen.cascade.randomness import SampleRandom
 from openimagen.nn import build_network, config_from_dict, get_preset
 from openimagen.config import ConfigError
 
-__all__ = ["network_config", "build_stage_network", "stage_loss", "inpaint_input"]
+__all__ = ["network_config", "build_stage_network", "stage_loss", "inpaint_input", "self_conditioned"]
 
 
 def network_config(stage: StageConfig, text_dim: int, super_resolution: bool, channels: int = 3):
@@ -52,7 +52,8 @@ def stage_loss(network: nn.Module, stage: StageConfig, images: Tensor, text_emb:
     (`stage.train_aug_range`, Imagen: U(0, 1)) and are told its log-SNR (noise-conditioning augmentation, Sec. 2.4).
     Inpainting stages (`task = "inpaint"`) see the image outside `inpaint_mask` [b, 1, h, w] (1 = regenerate) and
     the mask. All randomness comes from `rnd`; `group_size` (the global batch) gives low-discrepancy times when the
-    diffusion config asks for them. `text_emb` is the embedder's; the stage reads its own hidden states of it."""
+    diffusion config asks for them. `text_emb` is the embedder's; the stage reads its own hidden states of it.
+    Self-conditioned networks (`self_condition`) see their own first-pass x0 on a random half of the samples."""
     config = stage.diffusion_config
     text_emb = stage.select_text(text_emb)
     schedule = config.get_schedule()
@@ -67,5 +68,23 @@ def stage_loss(network: nn.Module, stage: StageConfig, images: Tensor, text_emb:
         raise ValueError(f"inpaint_mask is needed exactly when the stage's task is 'inpaint' (it is {stage.task!r})")
     if inpaint_mask is not None:
         extra["inpaint"] = inpaint_input(images, inpaint_mask.to(images))
-    return D.diffusion_loss(lambda z, log_snr: network(z, log_snr, text_emb, text_mask, **extra), images, config,
-                            noise=noise, t=t.to(images))
+    if not self_conditioned(network):
+        return D.diffusion_loss(lambda z, log_snr: network(z, log_snr, text_emb, text_mask, **extra), images, config,
+                                noise=noise, t=t.to(images))
+    use = rnd.uniform() < 0.5               # the half of the samples that see a first-pass estimate
+
+    def rows_of(z, log_snr, rows, self_cond):
+        picked = {key: value[rows] for key, value in extra.items()}
+        return network(z, log_snr, text_emb[rows], text_mask[rows], self_cond=self_cond, **picked)
+
+    def model_fn(z, log_snr):
+        estimate = D.first_pass_estimate(rows_of, z, log_snr, use.to(z.device), config.prediction)
+        return network(z, log_snr, text_emb, text_mask, self_cond=estimate, **extra)
+
+    return D.diffusion_loss(model_fn, images, config, noise=noise, t=t.to(images))
+
+
+def self_conditioned(network: nn.Module) -> bool:
+    """Whether the network (or the one inside a DDP / compile wrapper) takes its own x0 estimate as input."""
+    inner = getattr(network, "module", getattr(network, "_orig_mod", network))
+    return bool(getattr(getattr(inner, "config", None), "self_condition", False))

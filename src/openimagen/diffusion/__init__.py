@@ -11,6 +11,7 @@ from openimagen.diffusion.parameterization import (
 from openimagen.diffusion.process import alpha_sigma, broadcast_like, q_posterior, q_sample, q_transition
 from openimagen.diffusion.samplers import (SAMPLER_ALIASES, SAMPLERS, ancestral_step, ddim_step, dpmpp_2m_step,
                                           resolve_sampler, sample, sampler_choices, time_grid)
+from openimagen.diffusion.self_conditioning import PreviousEstimate, first_pass_estimate
 from openimagen.diffusion.schedules import CosineSchedule, LinearSchedule, Schedule, get_schedule
 from openimagen.diffusion.thresholding import dynamic_threshold, get_threshold, static_threshold
 
@@ -20,6 +21,7 @@ __all__ = [
     "alpha_sigma", "broadcast_like", "q_posterior", "q_sample", "q_transition",
     "SAMPLERS", "SAMPLER_ALIASES", "resolve_sampler", "sampler_choices",
     "ancestral_step", "ddim_step", "dpmpp_2m_step", "sample", "time_grid",
+    "PreviousEstimate", "first_pass_estimate",
     "CosineSchedule", "LinearSchedule", "Schedule", "get_schedule",
     "dynamic_threshold", "get_threshold", "static_threshold",
 ]

@@ -24,8 +24,9 @@ def coordinate_maps(x: torch.Tensor) -> torch.Tensor:
 class Conditioning(nn.Module):
     """Builds the network input and the conditioning vector.
 
-    input = concat(x, upsample(lowres) for SR stages, x/y coordinate maps if `coord_channels`, the masked image and
-    the mask if `inpaint_cond`: last, so a network gains them by appending zero input-conv weights);
+    input = concat(x, upsample(lowres) for SR stages, x/y coordinate maps if `coord_channels`, the previous x0
+    estimate if `self_condition` (zeros when there is none), the masked image and the mask if `inpaint_cond`: last,
+    so a network gains them by appending zero input-conv weights);
     emb = MLP(sin(log_snr)) [+ MLP(sin(aug_log_snr))] + pool(text).
     """
 
@@ -41,17 +42,18 @@ class Conditioning(nn.Module):
 
     def input_channels(self) -> int:
         c = self.config
-        return c.in_channels * (2 if c.lowres_cond else 1) + 2 * c.coord_channels + self.inpaint_channels()
+        return c.in_channels * (1 + c.lowres_cond + c.self_condition) + 2 * c.coord_channels + self.inpaint_channels()
 
     def inpaint_channels(self) -> int:
         """Input channels of the inpainting conditioning: the masked image and the mask (0 without it)."""
         return self.config.in_channels + 1 if self.config.inpaint_cond else 0
 
-    def forward(self, x, log_snr, text_emb, text_mask, lowres=None, aug_log_snr=None, inpaint=None):
-        """-> (network input [b, c(*2)(+2)(+c+1), h, w], conditioning vector [b, cond_dim], text tokens, text
+    def forward(self, x, log_snr, text_emb, text_mask, lowres=None, aug_log_snr=None, inpaint=None, self_cond=None):
+        """-> (network input [b, c(*2)(+2)(+c)(+c+1), h, w], conditioning vector [b, cond_dim], text tokens, text
         mask): the tokens are the adapter's when the network has one, else the encoder's. `inpaint` [b, c + 1, h, w]
-        is the known image (0 where masked) and the mask (1 = regenerate)."""
-        self._check(x, log_snr, text_emb, text_mask, lowres, inpaint)
+        is the known image (0 where masked) and the mask (1 = regenerate); `self_cond` [b, c, h, w] the previous x0
+        estimate."""
+        self._check(x, log_snr, text_emb, text_mask, lowres, inpaint, self_cond)
         if self.text_adapter is not None:
             text_emb, text_mask = self.text_adapter(text_emb, text_mask)
         emb = self.noise_embed(log_snr) + self.text_pool(text_emb, text_mask)
@@ -64,11 +66,14 @@ class Conditioning(nn.Module):
             x = torch.cat([x, up], dim=1)
         if self.config.coord_channels:
             x = torch.cat([x, coordinate_maps(x)], dim=1)
+        if self.config.self_condition:
+            estimate = torch.zeros_like(x[:, :self.config.in_channels]) if self_cond is None else self_cond.to(x.dtype)
+            x = torch.cat([x, estimate], dim=1)
         if self.config.inpaint_cond:
             x = torch.cat([x, inpaint.to(x.dtype)], dim=1)
         return x, emb, text_emb, text_mask
 
-    def _check(self, x, log_snr, text_emb, text_mask, lowres, inpaint) -> None:
+    def _check(self, x, log_snr, text_emb, text_mask, lowres, inpaint, self_cond) -> None:
         c = self.config
         if x.ndim != 4 or x.shape[1] != c.in_channels:
             raise ValueError(f"x must be [batch, {c.in_channels}, height, width], got {tuple(x.shape)}")
@@ -93,3 +98,8 @@ class Conditioning(nn.Module):
                              f"(masked image + mask), got {got}")
         if not c.inpaint_cond and inpaint is not None:
             raise ValueError("inpaint was given but the network was built with inpaint_cond=False")
+        if self_cond is not None and not c.self_condition:
+            raise ValueError("self_cond was given but the network was built with self_condition=False")
+        if self_cond is not None and self_cond.shape != x.shape:
+            raise ValueError(f"self_cond (the previous x0 estimate) must be shaped like x {tuple(x.shape)}, "
+                             f"got {tuple(self_cond.shape)}")

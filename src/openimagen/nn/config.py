@@ -47,6 +47,7 @@ class _CommonConfig:
     text_layers: int = 0                 # trainable transformer layers over the frozen text tokens (text_adapter.py)
     text_width: int = 256                # their width (used when text_layers > 0)
     text_residual: bool = False          # add the adapter's output to the encoder's tokens (starts as identity)
+    self_condition: bool = False         # also sees its own previous x0 estimate (self_conditioning.py)
 
     def __post_init__(self) -> None:
         for name in ("in_channels", "out_channels", "text_dim", "base_channels", "head_dim", "num_groups", "text_width"):
@@ -75,7 +76,7 @@ class _CommonConfig:
             raise ValueError(f"lowres_upsample must be one of {LOWRES_MODES}, got {self.lowres_upsample!r}")
         if not 0.0 <= float(self.dropout) < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
-        for name in ("gradient_checkpointing", "coord_channels", "query_positions", "text_residual"):
+        for name in ("gradient_checkpointing", "coord_channels", "query_positions", "text_residual", "self_condition"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
 

@@ -72,7 +72,8 @@ class UBlock(nn.Module):
 
 
 class EfficientUNet(nn.Module):
-    """net(x, log_snr, text_emb, text_mask, lowres=None, aug_log_snr=None, inpaint=None) -> tensor of x's shape."""
+    """net(x, log_snr, text_emb, text_mask, lowres=None, aug_log_snr=None, inpaint=None, self_cond=None) -> tensor
+    of x's shape."""
 
     _no_split_modules = ["ResBlock"]   # FSDP units under TRANSFORMER_BASED_WRAP (docs/training.md, "FSDP")
 
@@ -90,8 +91,9 @@ class EfficientUNet(nn.Module):
         self.out = nn.Sequential(group_norm(2 * base, config.num_groups), nn.SiLU(),
                                  zero_init(nn.Conv2d(2 * base, config.out_channels, 3, padding=1)))
 
-    def forward(self, x, log_snr, text_emb, text_mask, lowres=None, aug_log_snr=None, inpaint=None):
-        h, emb, text_emb, text_mask = self.cond(x, log_snr, text_emb, text_mask, lowres, aug_log_snr, inpaint)
+    def forward(self, x, log_snr, text_emb, text_mask, lowres=None, aug_log_snr=None, inpaint=None, self_cond=None):
+        h, emb, text_emb, text_mask = self.cond(x, log_snr, text_emb, text_mask, lowres, aug_log_snr, inpaint,
+                                                self_cond)
         if self.input_conv.weight.is_contiguous(memory_format=torch.channels_last):
             h = h.contiguous(memory_format=torch.channels_last)
         ckpt = self.config.gradient_checkpointing and self.training

@@ -27,7 +27,8 @@ class UNetBlock(nn.Module):
 
 
 class UNet(nn.Module):
-    """net(x, log_snr, text_emb, text_mask, lowres=None, aug_log_snr=None, inpaint=None) -> tensor of x's shape."""
+    """net(x, log_snr, text_emb, text_mask, lowres=None, aug_log_snr=None, inpaint=None, self_cond=None) -> tensor
+    of x's shape."""
 
     _no_split_modules = ["ResBlock"]   # FSDP units under TRANSFORMER_BASED_WRAP (docs/training.md, "FSDP")
 
@@ -63,8 +64,9 @@ class UNet(nn.Module):
         c = self.config
         return UNetBlock(c_in, c_out, c, c.self_attn_levels[level], c.cross_attn_levels[level])
 
-    def forward(self, x, log_snr, text_emb, text_mask, lowres=None, aug_log_snr=None, inpaint=None):
-        h, emb, text_emb, text_mask = self.cond(x, log_snr, text_emb, text_mask, lowres, aug_log_snr, inpaint)
+    def forward(self, x, log_snr, text_emb, text_mask, lowres=None, aug_log_snr=None, inpaint=None, self_cond=None):
+        h, emb, text_emb, text_mask = self.cond(x, log_snr, text_emb, text_mask, lowres, aug_log_snr, inpaint,
+                                                self_cond)
         if self.input_conv.weight.is_contiguous(memory_format=torch.channels_last):
             h = h.contiguous(memory_format=torch.channels_last)
         ckpt = self.config.gradient_checkpointing and self.training
