@@ -1,16 +1,21 @@
 """Self-conditioning (Chen et al. 2022): the network's extra input, the training step's first pass, and the
 sampler feeding each step the previous step's x0."""
 
+import dataclasses
+
+import numpy as np
 import pytest
 import torch
 
 from openimagen import diffusion as D
 from openimagen.cascade.config import StageConfig
+from openimagen.cascade.pipeline import Cascade
 from openimagen.cascade.randomness import SampleRandom
 from openimagen.cascade.sampling import sample_stage
 from openimagen.cascade.stage import build_stage_network, stage_loss
+from openimagen.cascade.text_embedder import TextEmbedder
 from openimagen.nn import config_to_dict, get_preset
-from cascade_helpers import one_thread, perturb  # noqa: F401 - autouse fixture
+from cascade_helpers import WordEncoder, one_thread, perturb, tiny_cascade_config  # noqa: F401 - autouse fixture
 
 BASE = {**config_to_dict(get_preset("tiny-test-base")), "self_condition": True}
 
@@ -123,3 +128,18 @@ def test_a_self_conditioned_stage_samples_with_its_estimates_deterministically()
            for net in (spy, network)]
     assert run[0].shape == (2, 3, 8, 8) and torch.equal(*run)
     assert len(seen) == 3 and not seen[0].any() and seen[1].any() and seen[2].any()
+
+
+def test_a_self_conditioned_cascade_saves_loads_and_samples_the_same(tmp_path):
+    config = tiny_cascade_config()
+    first = dataclasses.replace(config.stages[0], network=BASE)
+    config = dataclasses.replace(config, stages=[first, *config.stages[1:]])
+    torch.manual_seed(0)
+    cascade = Cascade.from_config(config, WordEncoder.dim, TextEmbedder(encoder=WordEncoder()))
+    for network in cascade.networks:
+        perturb(network)
+    cascade.save_pretrained(tmp_path / "model")
+    loaded = Cascade.from_pretrained(tmp_path / "model", embedder=TextEmbedder(encoder=WordEncoder()))
+    assert loaded.networks[0].config.self_condition and loaded.networks[0].input_conv.in_channels == 6
+    a, b = (np.asarray(c(["red circle"], seed=3, progress=False)[0]) for c in (cascade, loaded))
+    assert np.array_equal(a, b)
