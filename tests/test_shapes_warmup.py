@@ -88,3 +88,16 @@ def test_command_line_all_writes_every_category_in_the_plain_form(tmp_path):
     written = load_prompts(out)
     assert {spec.category for spec in written} == set(CATEGORIES)
     assert [s.prompt for s in written] == [s.prompt for s in plain_warmup_specs(20, 11, 5)]
+
+
+def test_command_line_categories_writes_those_categories_only(tmp_path):
+    out = tmp_path / "sizes.jsonl"
+    command = [sys.executable, "-m", "openimagen.data.shapes.warmup", "30", str(out)]
+    done = subprocess.run([*command, "--categories", "positional", "sizes"], check=False, capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr
+    written = load_prompts(out)
+    assert {spec.category for spec in written} == {"positional", "sizes"}
+    assert [s.prompt for s in written] == [s.prompt for s in plain_warmup_specs(30, 11, 5, ("positional", "sizes"))]
+    bad = subprocess.run([*command, "--categories", "size"], check=False, capture_output=True, text=True)
+    assert bad.returncode != 0 and "invalid choice: 'size'" in bad.stderr

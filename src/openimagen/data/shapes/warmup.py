@@ -15,6 +15,7 @@ import numpy as np
 from openimagen.data.shapes.captions import frame, indefinite_article
 from openimagen.data.shapes.spec import ObjectGroup, Spec
 from openimagen.data.shapes.synonyms import NUMBER_WORDS, POSITIONS
+from openimagen.data.shapes.vocab import CATEGORIES
 from openimagen.data.shapes.world import make_specs, split_of
 
 RELATION_WORDS = {"left_of": "to the left of", "right_of": "to the right of", "above": "above", "below": "below"}
@@ -73,7 +74,8 @@ def relation_warmup_specs(per_category: int, seed: int, frame_seed: int) -> list
 
 
 def main() -> None:
-    """Write a warm-up prompts file: python -m openimagen.data.shapes.warmup PER_CATEGORY OUT.jsonl [--all]."""
+    """Write a warm-up prompts file: python -m openimagen.data.shapes.warmup PER_CATEGORY OUT.jsonl [--all |
+    --categories C ...]."""
     import argparse
 
     from openimagen.data.shapes.spec import write_prompts
@@ -83,15 +85,19 @@ def main() -> None:
     parser.add_argument("out", help="prompts file to write (JSONL, as `openimagen train` reads with shapes:FILE)")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--frame-seed", type=int, default=5)
-    parser.add_argument("--all", action="store_true", help="every category in the plain form (default: the "
-                        "positional scenes only, the relation warm-up)")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--all", action="store_true", help="every category in the plain form (default: the "
+                       "positional scenes only, the relation warm-up)")
+    which.add_argument("--categories", nargs="+", choices=CATEGORIES, metavar="CATEGORY",
+                       help=f"these categories in the plain form, e.g. positional sizes (of {', '.join(CATEGORIES)})")
     args = parser.parse_args()
     if args.per_category < 1:
         parser.error(f"per_category must be at least 1, got {args.per_category}")
-    categories = None if args.all else ("positional",)
+    categories = None if args.all else tuple(args.categories or ("positional",))
     specs = plain_warmup_specs(args.per_category, args.seed, args.frame_seed, categories)
     write_prompts(args.out, specs)
-    print(f"{args.out}: {len(specs)} {'plain' if args.all else 'relation'} warm-up prompts")
+    kinds = "plain" if args.all else "relation" if categories == ("positional",) else " + ".join(categories)
+    print(f"{args.out}: {len(specs)} {kinds} warm-up prompts")
 
 
 if __name__ == "__main__":
