@@ -73,7 +73,6 @@ def test_training_feeds_half_the_samples_their_own_first_pass_estimate():
     def spy(z, log_snr, text_emb, text_mask, self_cond=None):
         seen.append((z.shape[0], self_cond))
         return network(z, log_snr, text_emb, text_mask, self_cond=self_cond)
-    spy.config = network.config
     rnd = SampleRandom(0, range(8))
     loss = stage_loss(spy, stage, images, emb, mask, rnd)
     loss.mean().backward()
@@ -121,7 +120,7 @@ def test_a_self_conditioned_stage_samples_with_its_estimates_deterministically()
     def spy(z, log_snr, text_emb, text_mask, self_cond=None):
         seen.append(self_cond)
         return network(z, log_snr, text_emb, text_mask, self_cond=self_cond)
-    spy.config, spy.parameters = network.config, network.parameters
+    spy.parameters = network.parameters
     settings = dict(sampler="dpmpp_2m", steps=3, guidance_scale=3.0, threshold="static", percentile=0.995,
                     aug_level=0.0, progress=False)
     run = [sample_stage(net, stage, emb, mask, None, torch.Generator().manual_seed(1), **settings)

@@ -64,7 +64,7 @@ def sample_stage(network: nn.Module, stage: StageConfig, text_emb: Tensor, text_
                                                                         torch.ones_like(noise[:, :1]))
         for side in (cond, uncond):
             side["inpaint"] = inpaint_input(image.to(device), mask.to(device))
-    previous = D.PreviousEstimate() if self_conditioned(network) else None
+    previous = D.PreviousEstimate() if self_conditioned(stage) else None
     denoise = D.guided_denoiser(previous.network(network) if previous else network, cond, uncond, guidance_scale,
                                 stage.diffusion_config.prediction, guidance_interval)
     if previous:

@@ -20,9 +20,18 @@ __all__ = ["network_config", "build_stage_network", "stage_loss", "inpaint_input
 def network_config(stage: StageConfig, text_dim: int, super_resolution: bool, channels: int = 3):
     """The stage's network config with the cascade's facts filled in: text width (of the embedder's `text_dim`, the
     part the stage reads), channels, low-res conditioning."""
-    base = get_preset(stage.network) if isinstance(stage.network, str) else config_from_dict(stage.network)
-    return dataclasses.replace(base, text_dim=stage.text_dim(text_dim), lowres_cond=super_resolution, in_channels=channels,
+    return dataclasses.replace(_named_network(stage), text_dim=stage.text_dim(text_dim), lowres_cond=super_resolution, in_channels=channels,
                                out_channels=channels, inpaint_cond=stage.task == "inpaint")
+
+
+def _named_network(stage: StageConfig):
+    """The network config the stage names: a preset, or a table of fields."""
+    return get_preset(stage.network) if isinstance(stage.network, str) else config_from_dict(stage.network)
+
+
+def self_conditioned(stage: StageConfig) -> bool:
+    """Whether the stage's network takes its own previous x0 estimate as input (`self_condition`)."""
+    return _named_network(stage).self_condition
 
 
 def build_stage_network(stage: StageConfig, text_dim: int, super_resolution: bool, channels: int = 3) -> nn.Module:
@@ -68,7 +77,7 @@ def stage_loss(network: nn.Module, stage: StageConfig, images: Tensor, text_emb:
         raise ValueError(f"inpaint_mask is needed exactly when the stage's task is 'inpaint' (it is {stage.task!r})")
     if inpaint_mask is not None:
         extra["inpaint"] = inpaint_input(images, inpaint_mask.to(images))
-    if not self_conditioned(network):
+    if not self_conditioned(stage):
         return D.diffusion_loss(lambda z, log_snr: network(z, log_snr, text_emb, text_mask, **extra), images, config,
                                 noise=noise, t=t.to(images))
     use = rnd.uniform() < 0.5               # the half of the samples that see a first-pass estimate
@@ -82,9 +91,3 @@ def stage_loss(network: nn.Module, stage: StageConfig, images: Tensor, text_emb:
         return network(z, log_snr, text_emb, text_mask, self_cond=estimate, **extra)
 
     return D.diffusion_loss(model_fn, images, config, noise=noise, t=t.to(images))
-
-
-def self_conditioned(network: nn.Module) -> bool:
-    """Whether the network (or the one inside a DDP / compile wrapper) takes its own x0 estimate as input."""
-    inner = getattr(network, "module", getattr(network, "_orig_mod", network))
-    return bool(getattr(getattr(inner, "config", None), "self_condition", False))
