@@ -96,3 +96,20 @@ def test_unknown_split_and_category_are_named():
         sample_spec(np.random.default_rng(0), "animals")
     with pytest.raises(ValueError, match="evaluation split 'train'"):
         load_split("train")
+
+
+def test_size_words_name_free_sizes_in_the_caption_and_the_picture():
+    from openimagen.data.shapes.render import render
+    from openimagen.eval.judge import judge
+    rng = np.random.default_rng(5)
+    for category in CATEGORIES:
+        for _ in range(6):
+            spec = sample_spec(rng, category, size_words=1.0)
+            assert all(g.size is not None for g in spec.objects), spec.prompt
+            _mentions(spec.prompt, spec)
+            assert judge(render(spec, 64, seed=1), spec).passed, spec.prompt   # the renderer draws the named sizes
+    free = [g.size is not None for _ in range(300) for g in sample_spec(rng, "colors", size_words=0.5).objects]
+    assert 0.4 < np.mean(free) < 0.6
+    assert all(g.size is None for _ in range(50) for g in sample_spec(rng, "positional").objects)
+    with pytest.raises(ValueError, match="size_words=1.5"):
+        sample_spec(rng, size_words=1.5)

@@ -57,32 +57,43 @@ def _combos(rng: np.random.Generator, pool: tuple, k: int, **fixed: str) -> list
     return [options[i] for i in rng.choice(len(options), size=k, replace=False)]
 
 
-def _singles(rng, pool, k, **kwargs) -> list[ObjectGroup]:
-    return [ObjectGroup(shape, color) for color, shape in _combos(rng, pool, k, **kwargs)]
+def _singles(rng, pool, k, group=ObjectGroup, **kwargs) -> list[ObjectGroup]:
+    return [group(shape, color) for color, shape in _combos(rng, pool, k, **kwargs)]
+
+
+def _group_maker(rng: np.random.Generator, size_words: float):
+    """ObjectGroup(shape, color, ...) that, with probability `size_words`, names a size the category leaves free
+    (descriptive captions: the caption then says what the renderer would otherwise pick silently)."""
+    def group(shape: str, color: str, count: int = 1, size: str | None = None, position: str | None = None):
+        if size is None and size_words > 0 and rng.random() < size_words:
+            size = "large" if rng.random() < (0.5 if count == 1 else 0.2) else "small"
+        return ObjectGroup(shape, color, count=count, size=size, position=position)
+    return group
 
 
 def _scene(category: str, rng: np.random.Generator, pool: tuple, wording: bool = False,
-           extra: bool = False) -> tuple[list[ObjectGroup], list, str]:
+           extra: bool = False, size_words: float = 0.0) -> tuple[list[ObjectGroup], list, str]:
     """(objects, relations, phrase) of a random scene of `category` (with held-out words if `wording`, with the
-    extra training words if `extra`)."""
+    extra training words if `extra`, naming free sizes with probability `size_words`)."""
     np_ = lambda g: words.noun_phrase(g, rng, wording=wording, extra=extra)  # noqa: E731
+    group = _group_maker(rng, size_words)
     if category == "colors":
-        objects = _singles(rng, pool, 1 + int(rng.random() < 0.5))
+        objects = _singles(rng, pool, 1 + int(rng.random() < 0.5), group)
         return objects, [], words.join([np_(g) for g in objects], rng)
     if category == "shapes":
         color = words._pick(rng, sorted({c for c, _ in pool}))
         available = sum(1 for c, _ in pool if c == color)
-        objects = _singles(rng, pool, int(rng.integers(1, available + 1)), color=color)
+        objects = _singles(rng, pool, int(rng.integers(1, available + 1)), group, color=color)
         phrase = words.same_color_phrase(objects, rng, wording, extra) if len(objects) > 1 else np_(objects[0])
         return objects, [], phrase
     if category == "counting":
         (color, shape), *rest = _combos(rng, pool, 2)
-        objects = [ObjectGroup(shape, color, count=int(rng.integers(2, 5)))]
+        objects = [group(shape, color, count=int(rng.integers(2, 5)))]
         if rng.random() < 0.4:
-            objects.append(ObjectGroup(rest[0][1], rest[0][0], count=int(rng.integers(1, 3))))
+            objects.append(group(rest[0][1], rest[0][0], count=int(rng.integers(1, 3))))
         return objects, [], words.join([np_(g) for g in objects], rng)
     if category == "positional":
-        objects = _singles(rng, pool, 2)
+        objects = _singles(rng, pool, 2, group)
         relation = words._pick(rng, RELATIONS)
         phrase = words.relation_phrase(np_(objects[0]), relation, np_(objects[1]), rng, wording, extra)
         return objects, [(0, relation, 1)], phrase
@@ -92,7 +103,7 @@ def _scene(category: str, rng: np.random.Generator, pool: tuple, wording: bool =
         else:
             places = list(words._pick(rng, [("left", "right"), ("top", "bottom")]))
             rng.shuffle(places)
-        objects = [ObjectGroup(g.shape, g.color, position=p) for g, p in zip(_singles(rng, pool, len(places)), places)]
+        objects = [group(g.shape, g.color, position=p) for g, p in zip(_singles(rng, pool, len(places)), places)]
         return objects, [], words.join([np_(g) for g in objects], rng)
     if category == "sizes":
         sizes = ["small", "large"] if rng.random() < 0.7 else [words._pick(rng, SIZES) for _ in range(2)]
@@ -106,9 +117,9 @@ def _scene(category: str, rng: np.random.Generator, pool: tuple, wording: bool =
     if category == "compound":
         first, second, third = _combos(rng, pool, 3)
         sized = rng.random() < 0.3
-        pair = [ObjectGroup(c[1], c[0], size=words._pick(rng, SIZES) if sized else None) for c in (first, second)]
+        pair = [group(c[1], c[0], size=words._pick(rng, SIZES) if sized else None) for c in (first, second)]
         relation = words._pick(rng, RELATIONS)
-        third_group = ObjectGroup(third[1], third[0], count=int(rng.integers(1, 4)))
+        third_group = group(third[1], third[0], count=int(rng.integers(1, 4)))
         phrase = words.relation_phrase(np_(pair[0]), relation, np_(pair[1]), rng, wording, extra)
         phrase += ", and " + np_(third_group)
         return [*pair, third_group], [(0, relation, 1)], phrase
@@ -124,9 +135,12 @@ def _layoutable(spec: Spec) -> bool:
 
 
 def sample_spec(rng: np.random.Generator, category: str | None = None, split: str = "train",
-                extra: bool = False) -> Spec:
+                extra: bool = False, size_words: float = 0.0) -> Spec:
     """A random scene of `category` (default: uniform over CATEGORIES) belonging to `split`; `extra`: captions
-    also use the extra training words of `synonyms.py` (grammar v2)."""
+    also use the extra training words of `synonyms.py` (grammar v2); `size_words`: the chance that an object whose
+    size the category leaves free gets one, named in the caption (0: the renderer picks it unsaid)."""
+    if not 0.0 <= size_words <= 1.0:
+        raise ValueError(f"size_words={size_words!r}: must be a probability in [0, 1]")
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; choose one of {list(SPLITS)}")
     if category is not None and category not in CATEGORIES:
@@ -134,7 +148,8 @@ def sample_spec(rng: np.random.Generator, category: str | None = None, split: st
     pool = ALL_COMBOS if split == "heldout" else TRAIN_COMBOS
     for _ in range(10_000):
         chosen = category or words._pick(rng, CATEGORIES)
-        objects, relations, phrase = _scene(chosen, rng, pool, wording=split == "wording", extra=extra)
+        objects, relations, phrase = _scene(chosen, rng, pool, wording=split == "wording", extra=extra,
+                                            size_words=size_words)
         prompt = words.frame(phrase, rng, plural=sum(g.count for g in objects) > 1, wording=split == "wording",
                              heldout=split == "heldout", extra=extra)
         spec = Spec(prompt, chosen, tuple(objects), tuple(relations))
@@ -143,15 +158,16 @@ def sample_spec(rng: np.random.Generator, category: str | None = None, split: st
     raise RuntimeError(f"could not sample a {category} scene of split {split!r}")   # pragma: no cover
 
 
-def make_specs(split: str, per_category: int, seed: int, unique: bool = True, extra: bool = False) -> list[Spec]:
-    """`per_category` prompts (distinct if `unique`) of every category, deterministic given seed (`extra`: see
-    `sample_spec`)."""
+def make_specs(split: str, per_category: int, seed: int, unique: bool = True, extra: bool = False,
+               size_words: float = 0.0) -> list[Spec]:
+    """`per_category` prompts (distinct if `unique`) of every category, deterministic given seed (`extra`,
+    `size_words`: see `sample_spec`)."""
     rng = np.random.default_rng(seed)
     specs, seen = [], set()
     for category in CATEGORIES:
         count = 0
         while count < per_category:
-            spec = sample_spec(rng, category, split, extra)
+            spec = sample_spec(rng, category, split, extra, size_words)
             if not unique or spec.prompt not in seen:
                 seen.add(spec.prompt)
                 specs.append(spec)
@@ -199,9 +215,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--extra-words", action="store_true", help="training captions also use the extra words "
                         "of synonyms.py (grammar v2; without it: grammar v1, as the shipped model's data)")
+    parser.add_argument("--size-words", type=float, default=0.0, metavar="P", help="training captions name the "
+                        "size of an object whose size the category leaves free with probability P (default 0: the "
+                        "renderer picks it unsaid)")
     args = parser.parse_args()
     if args.train:
-        specs = make_specs("train", int(args.train[0]), args.seed, unique=False, extra=args.extra_words)
+        specs = make_specs("train", int(args.train[0]), args.seed, unique=False, extra=args.extra_words,
+                           size_words=args.size_words)
         write_prompts(args.train[1], specs)
         print(f"{args.train[1]}: {len(specs)} training prompts")
         return
