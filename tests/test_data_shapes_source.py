@@ -40,3 +40,18 @@ def test_bad_shapes_options_are_named(tmp_path):
         build_dataset({"type": "shapes", "per_category": 0}, 32)
     with pytest.raises(ValueError, match=r"unknown option\(s\) \['size'\]"):
         build_dataset({"type": "shapes", "prompts": "p.jsonl", "size": 3}, 32)
+
+
+def test_a_crowded_scene_that_most_layout_seeds_cannot_place_is_still_drawn(tmp_path):
+    # four small squares and two large triangles: the layout search fails for ~70% of seeds (named sizes are never
+    # shrunk), so a training run must try other seeds for that draw rather than stop
+    from openimagen.eval.detect import detect
+    crowded = {"prompt": "four small blue squares and two large yellow triangles", "category": "counting",
+               "objects": [{"shape": "square", "color": "blue", "count": 4, "size": "small"},
+                           {"shape": "triangle", "color": "yellow", "count": 2, "size": "large"}], "relations": []}
+    dataset = build_dataset("shapes:" + write_shapes_prompts(tmp_path / "p.jsonl", [crowded]), 64, epochs=6)
+    items = list(dataset)
+    assert len(items) == 6
+    for item in items:
+        pixels = ((item["image"].permute(1, 2, 0) + 1) * 127.5).round().clamp(0, 255).byte().numpy()
+        assert sorted((d.shape, d.size) for d in detect(pixels)) == [("square", "small")] * 4 + [("triangle", "large")] * 2

@@ -12,6 +12,7 @@ from .indexed import IndexedStream, Sample
 from .preprocess import Preprocess
 
 MIN_RENDER_SIZE = 16                                                 # the renderer's smallest canvas
+LAYOUT_RETRIES = 32                                                  # other layout seeds for a crowded draw
 DEFAULT_PER_CATEGORY = 1000                                          # bare "shapes": 7000 training prompts
 
 
@@ -25,9 +26,17 @@ class ShapesStream(IndexedStream):
 
     def payload(self, sample: Sample, draw: int):
         from .shapes.render import render
+        from .shapes.spec import SpecError
         index = int(sample.key.rsplit("/", 1)[1])
         size = max(MIN_RENDER_SIZE, self.preprocess.resolution)
-        return render(self.specs[index], size=size, seed=self.seed * 1_000_003 + draw)
+        base = self.seed * 1_000_003 + draw
+        for retry in range(LAYOUT_RETRIES):   # the layout is a seeded random search: a crowded scene may need another
+            try:
+                return render(self.specs[index], size=size, seed=base + retry * 10**12)   # retry 0: the draw's own seed
+            except SpecError as error:
+                failure = error
+        raise SpecError(f"{self.name}: prompt {index} could not be laid out with {LAYOUT_RETRIES} seeds ({failure}); "
+                        "name fewer large objects in it or drop it from the prompts file")
 
 
 def build_shapes_stream(options: dict[str, Any], preprocess: Preprocess, *, shuffle: bool = True,
