@@ -101,3 +101,17 @@ def test_command_line_categories_writes_those_categories_only(tmp_path):
     assert [s.prompt for s in written] == [s.prompt for s in plain_warmup_specs(30, 11, 5, ("positional", "sizes"))]
     bad = subprocess.run([*command, "--categories", "size"], check=False, capture_output=True, text=True)
     assert bad.returncode != 0 and "invalid choice: 'size'" in bad.stderr
+
+
+def test_named_sizes_are_said_before_the_colors():
+    sized = re.compile(r"a (small |large )?(\w+) (\w+) (to the left of|to the right of|above|below) "
+                       r"a (small |large )?(\w+) (\w+)")
+    specs = plain_warmup_specs(60, 3, 4, ("positional",), size_words=1.0)
+    assert len(specs) > 30 and all(split_of(spec) == "train" for spec in specs)
+    for spec in specs:
+        size, color, shape, relation, other_size, other_color, other_shape = sized.search(spec.prompt).groups()
+        (i, truth, j), = spec.relations
+        assert (spec.objects[i].size, spec.objects[i].color, spec.objects[i].shape) == (size.strip(), color, shape)
+        assert (spec.objects[j].size, spec.objects[j].color, spec.objects[j].shape) == \
+            (other_size.strip(), other_color, other_shape)
+        assert WORDS[relation] == truth

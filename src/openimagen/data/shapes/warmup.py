@@ -22,10 +22,15 @@ RELATION_WORDS = {"left_of": "to the left of", "right_of": "to the right of", "a
 
 
 def plain_relation(spec: Spec) -> str:
-    """'a red circle above a blue square' for a positional spec (one relation between two single objects)."""
+    """'a red circle above a blue square' for a positional spec (one relation between two single objects); named
+    sizes come first: 'a small red circle above a blue square'."""
     (subject, relation, other), = spec.relations
-    first, second = spec.objects[subject], spec.objects[other]
-    return f"a {first.color} {first.shape} {RELATION_WORDS[relation]} a {second.color} {second.shape}"
+    return f"a {_plain_single(spec.objects[subject])} {RELATION_WORDS[relation]} a {_plain_single(spec.objects[other])}"
+
+
+def _plain_single(group: ObjectGroup) -> str:
+    """'red circle', 'small red circle' (no article: the relation form keeps 'a' before every color)."""
+    return " ".join(filter(None, (group.size, group.color, group.shape)))
 
 
 def plain_group(group: ObjectGroup) -> str:
@@ -53,13 +58,14 @@ def plain_caption(spec: Spec) -> str:
 
 
 def plain_warmup_specs(per_category: int, seed: int, frame_seed: int,
-                       categories: tuple[str, ...] | None = None) -> list[Spec]:
-    """The scenes of `make_specs("train", per_category, seed, unique=False)` (only `categories`, default all)
+                       categories: tuple[str, ...] | None = None, size_words: float = 0.0) -> list[Spec]:
+    """The scenes of `make_specs("train", per_category, seed, unique=False, size_words=size_words)` (only
+    `categories`, default all)
     re-captioned by `plain_caption` and framed with `np.random.default_rng(frame_seed)`; those whose new caption
     would fall outside the training split are dropped, so no evaluation prompt is trained on."""
     rng = np.random.default_rng(frame_seed)
     specs = []
-    for spec in make_specs("train", per_category, seed, unique=False):
+    for spec in make_specs("train", per_category, seed, unique=False, size_words=size_words):
         if categories is None or spec.category in categories:
             caption = frame(plain_caption(spec), rng, plural=spec.num_objects > 1)
             plain = Spec(caption, spec.category, spec.objects, spec.relations)
@@ -90,11 +96,13 @@ def main() -> None:
                        "positional scenes only, the relation warm-up)")
     which.add_argument("--categories", nargs="+", choices=CATEGORIES, metavar="CATEGORY",
                        help=f"these categories in the plain form, e.g. positional sizes (of {', '.join(CATEGORIES)})")
+    parser.add_argument("--size-words", type=float, default=0.0, metavar="P", help="name the free size of each "
+                        "object with probability P ('a small red circle above a large blue square')")
     args = parser.parse_args()
     if args.per_category < 1:
         parser.error(f"per_category must be at least 1, got {args.per_category}")
     categories = None if args.all else tuple(args.categories or ("positional",))
-    specs = plain_warmup_specs(args.per_category, args.seed, args.frame_seed, categories)
+    specs = plain_warmup_specs(args.per_category, args.seed, args.frame_seed, categories, args.size_words)
     write_prompts(args.out, specs)
     kinds = "plain" if args.all else "relation" if categories == ("positional",) else " + ".join(categories)
     print(f"{args.out}: {len(specs)} {kinds} warm-up prompts")
