@@ -68,6 +68,54 @@ def test_lr_warmup_is_linear_then_cosine_reaches_min_ratio():
     assert lr_factor(20, 4, 20, "cosine", 0.1) == pytest.approx(0.1)
 
 
+def test_a_time_budget_brings_the_cosine_forward_but_never_back():
+    assert lr_factor(12, 4, 20, "cosine", 0.1, time_fraction=1.0) == pytest.approx(0.1)       # budget used: the floor
+    assert lr_factor(8, 4, 20, "cosine", 0.0, time_fraction=0.5) == pytest.approx(0.5)        # time ahead of steps
+    assert lr_factor(16, 4, 20, "cosine", 0.0, time_fraction=0.25) == lr_factor(16, 4, 20, "cosine")   # steps ahead
+    assert lr_factor(2, 4, 20, "cosine", 0.0, time_fraction=0.9) == 0.75                      # warmup is by steps
+
+
+class TickingClock:
+    """A fake `time.perf_counter` that advances `seconds` at every call."""
+
+    def __init__(self, seconds: float):
+        self.now, self.seconds = 0.0, seconds
+
+    def __call__(self) -> float:
+        self.now += self.seconds
+        return self.now
+
+
+def time_budgeted_trainer(tmp_path, minutes):
+    trainer, model = make_trainer(tmp_path, max_steps=1000, max_minutes=minutes, lr_schedule="cosine", lr=0.1,
+                                  min_lr_ratio=0.1, checkpoint_every=4)
+    trainer.clock = TickingClock(6.0)            # each step takes six seconds
+    lrs, train_step = [], trainer.train_step
+    trainer.train_step = lambda: (lrs.append(trainer.optimizer.param_groups[0]["lr"]), train_step())[1]
+    return trainer, lrs
+
+
+def test_a_time_budget_stops_the_run_and_the_cosine_follows_the_clock(tmp_path):
+    trainer, lrs = time_budgeted_trainer(tmp_path, minutes=1.0)
+    result = trainer.fit()
+    assert result.step == 10 and not result.interrupted and result.checkpoint.name == "step-00000010"
+    assert trainer.trained_seconds == pytest.approx(60.0)
+    # the LR of step k (1-based) is set during step k-1 from the clock all processes agreed on after step k-2:
+    # 6 (k - 2) of the 60 seconds; the steps' own progress (k / 1000) is far behind, so the cosine runs on time
+    assert lrs == pytest.approx([0.1] + [0.1 * lr_factor(k - 1, 0, 1000, "cosine", 0.1, 6 * (k - 2) / 60)
+                                         for k in range(2, 11)])
+    assert lrs[-1] < 0.1 * lr_factor(9, 0, 1000, "cosine", 0.1) / 3
+
+
+def test_the_time_budget_counts_the_time_of_earlier_sessions(tmp_path):
+    time_budgeted_trainer(tmp_path, minutes=1.0)[0].fit()
+    resumed, lrs = time_budgeted_trainer(tmp_path, minutes=2.0)   # a longer budget on resume: 60 s already used
+    result = resumed.fit()
+    assert result.step == 20 and resumed.trained_seconds == pytest.approx(120.0)
+    assert lrs[0] == pytest.approx(0.1 * lr_factor(10, 0, 1000, "cosine", 0.1, 60 / 120))   # set on resume
+    assert lrs[-1] == pytest.approx(0.1 * lr_factor(19, 0, 1000, "cosine", 0.1, 108 / 120))
+
+
 def test_ema_decay_warms_up_from_zero_and_is_capped():
     assert ema_decay_at(0, 0.999, 0.75) == 0.0
     assert ema_decay_at(15, 0.999, 0.75) == pytest.approx(1 - 16 ** -0.75)

@@ -24,9 +24,9 @@ DRIVER = str(Path(__file__).parent / "train_driver.py")
 BIN = Path(sys.executable).parent
 
 
-def run(*args, launcher=(sys.executable,), timeout=240):
+def run(*args, launcher=(sys.executable,), timeout=240, env=None):
     out = subprocess.run([*launcher, DRIVER, *map(str, args)], capture_output=True, text=True, timeout=timeout,
-                         env={**os.environ, "OMP_NUM_THREADS": "1"})
+                         env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})})
     assert out.returncode == 0, out.stderr[-3000:]
     return out.stdout + out.stderr
 
@@ -101,6 +101,17 @@ def test_two_processes_on_gloo_agree_with_each_other_and_with_one_process(images
     moved = max_difference(one, tensors(one_process, "model", step=2))
     differ = max_difference(one, rank0)
     assert moved > 1e-4 and differ < 1e-5, (moved, differ)
+
+
+def test_two_processes_stop_together_at_their_time_budget(images, tmp_path):
+    # 0.05 min: a few dozen steps; the processes' clocks differ, so they must agree on one time or one would hang
+    log = run(tmp_path / "two", images, 100_000, 4, launcher=launcher("--multi_gpu"),
+              env={"DRIVER_MAX_MINUTES": "0.05"})
+    assert "time budget of 0.05 min reached at step" in log
+    rank0, rank1 = params(tmp_path / "two", 0), params(tmp_path / "two", 1)
+    assert all(torch.equal(rank0[k], rank1[k]) for k in rank0)
+    last = max(int(p.name.split("-")[1]) for p in (tmp_path / "two/stage-1/checkpoints").glob("step-*"))
+    assert 0 < last < 100_000 and f"step {last}" in log
 
 
 @pytest.mark.slow   # two launches: 57 s on 2 idle cores (68 s of CPU)

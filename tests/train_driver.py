@@ -1,12 +1,14 @@
 """Run a tiny stage-1 training in a subprocess (for the SIGKILL-resume and distributed tests; not a test module).
 
 usage: python train_driver.py OUT_DIR DATA_DIR MAX_STEPS BATCH [MICRO] [SLOW_AFTER_STEP]
+(env DRIVER_MAX_MINUTES: a time budget, train.max_minutes)
 Trains through `openimagen.train.train` (so a finished run exports OUT_DIR/cascade), logs at INFO, writes
 OUT_DIR/params-rank{R}.safetensors (the final raw weights seen by each process, full tensors under FSDP too) and prints
 "<distributed type> rank R holds N parameters, last loss L" (N: this process's shard).
 """
 
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -34,7 +36,9 @@ def main() -> None:
     config = config_from_dict({
         "cascade": {"stages": [{"resolution": 8, "network": "tiny-test-base", "steps": 2}]},
         "train": {"output_dir": out, "max_steps": max_steps, "batch_size": batch, "micro_batch_size": micro,
-                  "lr": 1e-3, "checkpoint_every": 2, "keep_last": 10, "progress": False, "cond_drop_prob": 0.5},
+                  "lr": 1e-3, "checkpoint_every": 2, "keep_last": 10, "progress": False, "cond_drop_prob": 0.5,
+                  **({"max_minutes": float(os.environ["DRIVER_MAX_MINUTES"])} if "DRIVER_MAX_MINUTES" in os.environ
+                     else {})},
         "data": {"source": data_dir}})
     accelerator = make_accelerator()
     embedder = TextEmbedder(encoder=WordEncoder())

@@ -26,6 +26,8 @@ class TrainConfig:
 
     output_dir: str                                   # checkpoints, logs, samples, exported cascade
     max_steps: int                                    # optimizer steps per stage
+    max_minutes: float | None = None                  # and at most this much training time per stage (summed over
+                                                      # resumes); the cosine LR then decays over whichever ends first
     stages: list[int] = field(default_factory=lambda: [1])  # 1-based stage numbers trained in this run, in order
     batch_size: int = 32                              # global batch per optimizer step (all processes)
     micro_batch_size: int | None = None               # per process per forward; None -> no accumulation
@@ -65,6 +67,8 @@ class TrainConfig:
         for name in ("warmup_steps", "sample_every", "weight_decay", "grad_clip", "ema_warmup_power", "text_noise"):
             check_positive(f"train.{name}", getattr(self, name), allow_zero=True)
         check_positive("train.lr", self.lr)
+        if self.max_minutes is not None:
+            check_positive("train.max_minutes", self.max_minutes)
         for name in ("ema_decay", "cond_drop_prob", "min_lr_ratio"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"train.{name}: must be in [0, 1], got {getattr(self, name)!r}")

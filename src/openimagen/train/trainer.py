@@ -143,6 +143,7 @@ class Trainer:
         self.accelerator = accelerator or make_accelerator(config.mixed_precision)
         self.accumulation = config.accumulation_steps(self.accelerator.num_processes)
         self.extra_state = extra_state or {}
+        self.trained_seconds, self.clock = 0.0, time.perf_counter   # training time so far (all sessions of the run)
         torch.manual_seed(config.seed + self.accelerator.process_index)  # per-rank seed for anything unkeyed
         self.raw_model = model
         self.sharded = self.accelerator.distributed_type == DistributedType.FSDP
@@ -167,7 +168,11 @@ class Trainer:
 
     def _lr_factor(self, step: int) -> float:
         c = self.config
-        return lr_factor(step, c.warmup_steps, c.max_steps, c.lr_schedule, c.min_lr_ratio)
+        return lr_factor(step, c.warmup_steps, c.max_steps, c.lr_schedule, c.min_lr_ratio, self._time_fraction())
+
+    def _time_fraction(self) -> float:
+        """The share of `max_minutes` used (0 without a time budget)."""
+        return self.trained_seconds / (60.0 * self.config.max_minutes) if self.config.max_minutes else 0.0
 
     # ---- checkpoints -------------------------------------------------------------------------------------------
     def save(self) -> Path:
@@ -182,7 +187,7 @@ class Trainer:
             rng_tensors, rng_meta = capture_rng()
             state = {"optimizer": opt_meta, "rng": rng_meta, "data": self.batches.state_dict(),
                      "scheduler": {k: v for k, v in self.scheduler.state_dict().items() if k != "lr_lambdas"},
-                     "skipped_steps": self.skipped, "extra": self.extra_state}
+                     "skipped_steps": self.skipped, "trained_seconds": self.trained_seconds, "extra": self.extra_state}
             tensors["rng"] = rng_tensors
             path = save_checkpoint(self.checkpoint_dir, self.step, tensors, state, self.config.keep_last)
             logger.info(f"saved checkpoint {path}")
@@ -211,6 +216,7 @@ class Trainer:
         if self.accelerator.is_main_process:  # only rank 0's global RNG was saved; others re-derive their seeds
             restore_rng(tensors["rng"], state["rng"])
         self.step, self.skipped = state["step"], state["skipped_steps"]
+        self.trained_seconds = state.get("trained_seconds", 0.0)        # older checkpoints: the clock starts now
         self._apply_optimizer_config()
         logger.info(f"resumed from {path} at step {self.step}")
         return path
@@ -282,13 +288,19 @@ class Trainer:
         self.launcher_pid = None
         return True
 
-    def _stop_requested(self, flag: _StopFlag) -> bool:
+    def _stop_requested(self, flag: _StopFlag, trained_seconds: float) -> bool:
+        """Whether any process got a stop signal; also sets `trained_seconds` to the processes' mean, so that every
+        rank sees the same time budget (and LR) at every step."""
         if self._launcher_gone():
             flag.raised = signal.SIGHUP
-        raised = torch.tensor([1.0 if flag.raised is not None else 0.0])
+        shared = torch.tensor([1.0 if flag.raised is not None else 0.0, trained_seconds], dtype=torch.float64)
         if self.accelerator.num_processes > 1:
-            raised = self.accelerator.reduce(raised, reduction="sum")
-        return bool(raised.item() > 0)
+            shared = self.accelerator.reduce(shared, reduction="mean")
+        self.trained_seconds = shared[1].item()
+        return bool(shared[0].item() > 0)
+
+    def _out_of_time(self) -> bool:
+        return self.config.max_minutes is not None and self._time_fraction() >= 1.0
 
     def ema_model(self) -> torch.nn.Module | None:
         """A copy of the network holding the EMA weights, in eval mode. Under FSDP every process must call it (the
@@ -344,8 +356,9 @@ class Trainer:
         loss = float("nan")
         c = self.config
         feedback = Feedback(self.run_dir, c.max_steps, self.step, self.accelerator, c.progress)
+        started, trained_before = self.clock(), self.trained_seconds
         with _StopFlag() as flag, feedback:
-            while self.step < c.max_steps:
+            while self.step < c.max_steps and not self._out_of_time():
                 tick = time.perf_counter()
                 before = self.step
                 loss, grad_norm, images = self.train_step()
@@ -356,7 +369,7 @@ class Trainer:
                 if stepped:
                     feedback.step(self.step, loss, grad_norm, images * self.accelerator.num_processes,
                                   time.perf_counter() - tick, self.scheduler.get_last_lr()[0], self.skipped, log)
-                if self._stop_requested(flag):
+                if self._stop_requested(flag, trained_before + self.clock() - started):
                     checkpoint = self.save()
                     logger.warning(f"stopped by signal at step {self.step}; checkpoint saved; rerun to resume")
                     return TrainResult(self.step, self.skipped, True, checkpoint, loss, self.raw_model, feedback.rate)
@@ -368,6 +381,8 @@ class Trainer:
                     ema_model = self.ema_model() if self.sample_fn or self.sharded else None
                     if self.sample_fn:
                         feedback.sample_grid(self.step, self.sample_fn, ema_model, self.checkpoint_dir)
+        if self._out_of_time() and self.step < c.max_steps:
+            logger.info(f"time budget of {c.max_minutes} min reached at step {self.step}")
         if checkpoint is None or checkpoint.name != f"step-{self.step:08d}":
             checkpoint = self.save()
         return TrainResult(self.step, self.skipped, False, checkpoint, loss, self.raw_model, feedback.rate)
