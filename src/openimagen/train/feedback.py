@@ -57,13 +57,15 @@ class Feedback:
         return self.images_seen / max(self.seconds, 1e-9)
 
     def step(self, step: int, loss: float, grad_norm: float, images: int, seconds: float, lr: float,
-             skipped: int, log: bool) -> None:
-        """Record one optimizer step; `images` counts all processes."""
+             skipped: int, log: bool, minutes_left: float | None = None) -> None:
+        """Record one optimizer step; `images` counts all processes; `minutes_left` of a time budget, if any (the
+        bar's ETA counts steps, which a budget may cut short)."""
         self.images_seen += images
         self.seconds += seconds
         rate = self.rate
         self.bar.update(1)
-        self.bar.set_postfix(loss=f"{loss:.4f}", img_s=f"{rate:.1f}", refresh=False)
+        budget = {} if minutes_left is None else {"budget_left": f"{max(minutes_left, 0.0):.1f}min"}
+        self.bar.set_postfix(loss=f"{loss:.4f}", img_s=f"{rate:.1f}", **budget, refresh=False)
         if log and self.writer:
             for name, value in (("loss", loss), ("lr", lr), ("grad_norm", grad_norm), ("images_per_s", rate),
                                 ("skipped_steps", skipped)):

@@ -367,8 +367,9 @@ class Trainer:
                 if log and self.accelerator.num_processes > 1:  # log the loss of the whole global batch
                     loss = self.accelerator.reduce(torch.tensor([loss]), reduction="mean").item()
                 if stepped:
+                    left = c.max_minutes - self.trained_seconds / 60 if c.max_minutes else None
                     feedback.step(self.step, loss, grad_norm, images * self.accelerator.num_processes,
-                                  time.perf_counter() - tick, self.scheduler.get_last_lr()[0], self.skipped, log)
+                                  time.perf_counter() - tick, self.scheduler.get_last_lr()[0], self.skipped, log, left)
                 if self._stop_requested(flag, trained_before + self.clock() - started):
                     checkpoint = self.save()
                     logger.warning(f"stopped by signal at step {self.step}; checkpoint saved; rerun to resume")
