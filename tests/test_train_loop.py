@@ -116,6 +116,17 @@ def test_the_time_budget_counts_the_time_of_earlier_sessions(tmp_path):
     assert lrs[-1] == pytest.approx(0.1 * lr_factor(19, 0, 1000, "cosine", 0.1, 108 / 120))
 
 
+def test_the_bar_shows_the_time_budget_left_only_when_there_is_one(tmp_path):
+    from types import SimpleNamespace
+
+    from openimagen.train.feedback import Feedback
+    with Feedback(tmp_path, 100, 0, SimpleNamespace(is_main_process=True)) as feedback:
+        feedback.step(1, 0.5, 1.0, 8, 0.1, 1e-3, 0, False, minutes_left=2.54)
+        assert "budget_left=2.5min" in feedback.bar.postfix
+        feedback.step(2, 0.5, 1.0, 8, 0.1, 1e-3, 0, False)
+        assert "budget_left" not in feedback.bar.postfix
+
+
 def test_ema_decay_warms_up_from_zero_and_is_capped():
     assert ema_decay_at(0, 0.999, 0.75) == 0.0
     assert ema_decay_at(15, 0.999, 0.75) == pytest.approx(1 - 16 ** -0.75)

@@ -288,9 +288,9 @@ class Trainer:
         self.launcher_pid = None
         return True
 
-    def _stop_requested(self, flag: _StopFlag, trained_seconds: float) -> bool:
-        """Whether any process got a stop signal; also sets `trained_seconds` to the processes' mean, so that every
-        rank sees the same time budget (and LR) at every step."""
+    def _agree_after_step(self, flag: _StopFlag, trained_seconds: float) -> bool:
+        """One exchange between the processes after each step: returns whether any got a stop signal, and sets
+        `trained_seconds` to their mean, so that every rank sees the same time budget (and LR)."""
         if self._launcher_gone():
             flag.raised = signal.SIGHUP
         shared = torch.tensor([1.0 if flag.raised is not None else 0.0, trained_seconds], dtype=torch.float64)
@@ -300,7 +300,7 @@ class Trainer:
         return bool(shared[0].item() > 0)
 
     def _out_of_time(self) -> bool:
-        return self.config.max_minutes is not None and self._time_fraction() >= 1.0
+        return self._time_fraction() >= 1.0
 
     def ema_model(self) -> torch.nn.Module | None:
         """A copy of the network holding the EMA weights, in eval mode. Under FSDP every process must call it (the
@@ -370,7 +370,7 @@ class Trainer:
                     left = c.max_minutes - self.trained_seconds / 60 if c.max_minutes else None
                     feedback.step(self.step, loss, grad_norm, images * self.accelerator.num_processes,
                                   time.perf_counter() - tick, self.scheduler.get_last_lr()[0], self.skipped, log, left)
-                if self._stop_requested(flag, trained_before + self.clock() - started):
+                if self._agree_after_step(flag, trained_before + self.clock() - started):
                     checkpoint = self.save()
                     logger.warning(f"stopped by signal at step {self.step}; checkpoint saved; rerun to resume")
                     return TrainResult(self.step, self.skipped, True, checkpoint, loss, self.raw_model, feedback.rate)

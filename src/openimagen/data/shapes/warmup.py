@@ -29,15 +29,13 @@ def plain_relation(spec: Spec) -> str:
 
 
 def _plain_single(group: ObjectGroup) -> str:
-    """'red circle', 'small red circle' (no article: the relation form keeps 'a' before every color)."""
+    """'red circle', 'small red circle': the noun of one object, without its article."""
     return " ".join(filter(None, (group.size, group.color, group.shape)))
 
 
 def plain_group(group: ObjectGroup) -> str:
     """'a red circle', 'an orange square', 'three small blue triangles', 'a black circle on the left'."""
-    noun = f"{group.color} {group.shape}" if group.count == 1 else f"{group.color} {group.shape}s"
-    if group.size is not None:
-        noun = f"{group.size} {noun}"
+    noun = _plain_single(group) + ("s" if group.count > 1 else "")
     article = indefinite_article(noun) if group.count == 1 else NUMBER_WORDS[group.count]
     phrase = f"{article} {noun}"
     return phrase if group.position is None else f"{phrase} {POSITIONS[group.position].common[0]}"
