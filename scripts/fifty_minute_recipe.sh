@@ -1,7 +1,7 @@
 #!/bin/bash
 # The 50-CPU-minute stage-1 recipe (issue 13; docs/shipped-model.md "The 50-minute model"), end to end on one thread:
 #   data and text caches (once; not counted: the encoder is frozen, so captions are encoded ahead of training),
-#   warm-up: 2,000 steps x 32 from scratch on plain relation captions (1,500 until session 18: 4 seeds, +4.1 mean),
+#   warm-up: 2,000 steps x 32 from scratch on plain relation captions (1,500 until session 18; 5 seeds: 60.6 -> 65.7),
 #   phase A: x 32 on the full world (captions that name sizes, --size-words 0.5) from the warm-up's EMA, for what is
 #   left of the budget (train.max_minutes: the cosine decays over the time left, so every machine uses the whole
 #   budget), bf16 autocast where the CPU has native bf16,
