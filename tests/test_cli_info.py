@@ -91,6 +91,15 @@ def test_text_layers_shown_are_the_ones_the_cascade_reads():
     assert f"(hidden states of layers {layers})" in cli("info").stdout
 
 
+def test_self_conditioning_shown_is_the_networks():
+    summary = info_json()
+    networks = Cascade.from_pretrained(summary["model"]).networks
+    flags = [network.config.self_condition for network in networks]
+    assert [s["self_condition"] for s in summary["stages"]] == flags
+    lines = [line for line in cli("info").stdout.splitlines() if line.startswith("  stage ")]
+    assert ["self-conditioned" in line for line in lines] == flags
+
+
 def test_user_errors_print_one_line(model, tmp_path, monkeypatch):
     assert_one_line_error(cli("info", "--model", tmp_path / "nowhere"), "no such folder")
     assert_one_line_error(cli("info", "--model", tmp_path), "not a saved cascade (no config.json)")

@@ -46,7 +46,8 @@ def stage_summary(folder: Path, number: int, record: dict, stage: dict, lowres: 
         dtypes = sorted({handle.get_slice(key).get_dtype() for key in handle.keys()})
     return {"stage": number, "input": lowres, "resolution": stage["resolution"],
             "network": stage["network"] if isinstance(stage["network"], str) else record["network"]["kind"],
-            "params": params, "text_dim": network_config.text_dim, "weights": record["weights"],
+            "params": params, "text_dim": network_config.text_dim, "self_condition": network_config.self_condition,
+            "weights": record["weights"],
             "weights_mb": round(weights.stat().st_size / 1e6, 2), "weights_dtype": "/".join(dtypes),
             "text_layers": config.text_encoder_layers, "crop_size": config.crop_size,
             "diffusion": config.diffusion_config.to_dict(),
@@ -116,6 +117,7 @@ def format_summary(summary: dict, verbose: bool = False) -> list[str]:
         crop = f", trained on {stage['crop_size']}px crops" if stage["crop_size"] else ""
         layers = stage["text_layers"]
         reads = f", reads text layers {', '.join(map(str, layers))}" if layers is not None else ""
+        reads += ", self-conditioned (sees its previous x0)" if stage["self_condition"] else ""
         aug = f", aug level {s['aug_level']}" if stage["input"] is not None else ""
         lines.append(f"  stage {stage['stage']}: {source} -> {stage['resolution']}x{stage['resolution']}, "
                      f"{stage['network']}, {stage['params']:,} parameters ({stage['weights']}, {stage['weights_mb']} "
