@@ -117,11 +117,11 @@ def format_summary(summary: dict, verbose: bool = False) -> list[str]:
         crop = f", trained on {stage['crop_size']}px crops" if stage["crop_size"] else ""
         layers = stage["text_layers"]
         reads = f", reads text layers {', '.join(map(str, layers))}" if layers is not None else ""
-        reads += ", self-conditioned (sees its previous x0)" if stage["self_condition"] else ""
+        self_cond = ", self-conditioned (sees its previous x0)" if stage["self_condition"] else ""
         aug = f", aug level {s['aug_level']}" if stage["input"] is not None else ""
         lines.append(f"  stage {stage['stage']}: {source} -> {stage['resolution']}x{stage['resolution']}, "
                      f"{stage['network']}, {stage['params']:,} parameters ({stage['weights']}, {stage['weights_mb']} "
-                     f"MB {stage['weights_dtype']}){crop}{reads}")
+                     f"MB {stage['weights_dtype']}){crop}{reads}{self_cond}")
         if verbose:
             lines.append(f"    diffusion: {d['prediction']}-prediction, {d['schedule']} schedule")
         interval = s.get("guidance_interval")
