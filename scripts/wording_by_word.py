@@ -1,0 +1,64 @@
+"""Where unseen wording fails: the pass rate of a `--split wording` bench per held-out word or form, and how many of
+its prompts name a held-out color that the frozen encoder places nearer another color (an upper bound on the split).
+
+    openimagen bench --model M --split wording --out runs/M-wording
+    python scripts/wording_by_word.py runs/M-wording
+
+`--misread` lists the held-out color names the encoder misplaces; the default is the nearest-training-word check of
+session 12 (`python scripts/probe_color_words.py --family colors --layers 0,-1 --nearest`: 10 of the 14 wrong).
+A prompt that names one of them can pass only by chance (1 in 7 colors), so the split is bounded by
+(other prompts + misread prompts / 7) / all prompts, whatever the diffusion model learns.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+from openimagen.data.shapes.synonyms import COLORS, held_out_wording
+
+MISREAD = ("crimson", "vermilion", "jade", "cerulean", "mustard", "sunflower", "plum", "grape", "carrot", "charcoal")
+
+
+def per_word(rows: list[dict]) -> dict[str, tuple[int, int]]:
+    """Held-out word or form -> (images passed, images) over the prompts that use it."""
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for row in rows:
+        for word in set(held_out_wording(row["prompt"])):
+            counts[word][0] += row["passed"]
+            counts[word][1] += row["images"]
+    return {word: (passed, images) for word, (passed, images) in counts.items()}
+
+
+def misread_bound(rows: list[dict], misread: set[str]) -> tuple[int, float]:
+    """(prompts naming a misread color, the best overall pass rate the split then allows)."""
+    hit = sum(1 for row in rows if misread & set(held_out_wording(row["prompt"])))
+    return hit, (len(rows) - hit + hit / len(COLORS)) / len(rows)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("bench", type=Path, help="an `openimagen bench --split wording --out` folder")
+    parser.add_argument("--misread", nargs="*", default=list(MISREAD), metavar="WORD")
+    args = parser.parse_args(argv)
+    path = args.bench / "prompts.jsonl"
+    if not path.is_file():
+        raise SystemExit(f"{path} not found: give the --out folder of `openimagen bench --split wording`")
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    held = {word for words in COLORS.values() for word in words.held_out}
+    unknown = sorted(set(args.misread) - held)
+    if unknown:
+        raise SystemExit(f"--misread: {unknown} are not held-out color names; those are {sorted(held)}")
+    for word, (passed, images) in sorted(per_word(rows).items(), key=lambda item: item[1][0] / item[1][1]):
+        print(f"{word:24s} {passed:4d} / {images:4d}  {100 * passed / images:5.1f}%")
+    overall = sum(row["passed"] for row in rows) / max(1, sum(row["images"] for row in rows))
+    hit, bound = misread_bound(rows, set(args.misread))
+    print(f"\noverall {100 * overall:.1f}%; {hit} of {len(rows)} prompts name a misread color, "
+          f"so at most {100 * bound:.1f}% can pass")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
