@@ -28,13 +28,17 @@ def test_misread_bound_is_the_chance_pass_of_misread_prompts():
     hit, bound = wording_by_word.misread_bound(ROWS, {"crimson", "jade"})
     assert hit == 2
     assert bound == pytest.approx((2 + 2 / 7) / 4)
+    needed = wording_by_word.needed_on_the_rest(ROWS, {"crimson", "jade"}, 0.5)
+    assert needed == pytest.approx((0.5 * 4 - 2 / 7) / 2)
+    assert wording_by_word.needed_on_the_rest(ROWS, {"crimson", "jade"}, 0.9) > 1      # out of reach
 
 
 def test_cli_prints_and_refuses_bad_input(tmp_path, capsys):
     (tmp_path / "prompts.jsonl").write_text("".join(json.dumps(row) + "\n" for row in ROWS))
     wording_by_word.main([str(tmp_path)])
     out = capsys.readouterr().out
-    assert "overall 50.0%" in out and "2 of 4 prompts name a misread color" in out
+    assert "overall 50.0%" in out and "1 of 4 prompts name a misread color" in out   # jade; crimson is read
+    assert "reaching 75% needs 95.2% of the other prompts" in out                  # (3 - 1/7) / 3
     with pytest.raises(SystemExit, match="not held-out color names"):
         wording_by_word.main([str(tmp_path), "--misread", "red"])
     with pytest.raises(SystemExit, match="not found"):
