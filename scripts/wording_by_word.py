@@ -34,16 +34,22 @@ def per_word(rows: list[dict]) -> dict[str, tuple[int, int]]:
     return {word: (passed, images) for word, (passed, images) in counts.items()}
 
 
+def naming_misread(rows: list[dict], misread: set[str]) -> int:
+    """How many prompts name at least one misread color."""
+    return sum(1 for row in rows if misread & set(held_out_wording(row["prompt"])))
+
+
 def misread_bound(rows: list[dict], misread: set[str]) -> tuple[int, float]:
-    """(prompts naming a misread color, the best overall pass rate the split then allows)."""
-    hit = sum(1 for row in rows if misread & set(held_out_wording(row["prompt"])))
+    """(prompts naming a misread color, the best overall pass rate the split then allows: those pass at chance,
+    at most 1 in 7, every other prompt always)."""
+    hit = naming_misread(rows, misread)
     return hit, (len(rows) - hit + hit / len(COLORS)) / len(rows)
 
 
 def needed_on_the_rest(rows: list[dict], misread: set[str], target: float) -> float:
     """The pass rate the prompts without a misread color need for the split to reach `target` (misread ones at
     chance); above 1 means out of reach."""
-    hit = sum(1 for row in rows if misread & set(held_out_wording(row["prompt"])))
+    hit = naming_misread(rows, misread)
     rest = len(rows) - hit
     return (target * len(rows) - hit / len(COLORS)) / rest if rest else float("inf")
 
