@@ -24,6 +24,11 @@ def test_per_word_counts_each_prompt_once_per_word():
     assert "red" not in table and "circle" not in table
 
 
+def test_a_word_said_twice_counts_its_prompt_once():
+    rows = [{"prompt": "an orb left of an orb", "passed": 2, "images": 4}]
+    assert wording_by_word.per_word(rows) == {"orb": (2, 4)}
+
+
 def test_misread_bound_is_the_chance_pass_of_misread_prompts():
     hit, bound = wording_by_word.misread_bound(ROWS, {"crimson", "jade"})
     assert hit == 2
