@@ -91,14 +91,16 @@ def test_text_layers_shown_are_the_ones_the_cascade_reads():
     assert f"(hidden states of layers {layers})" in cli("info").stdout
 
 
-def test_self_conditioning_shown_is_the_networks():
+@pytest.mark.parametrize("flag, words", [("self_condition", "self-conditioned"),
+                                         ("attn_every_res_block", "attention after every residual block")])
+def test_network_flags_shown_are_the_networks(flag, words):
     summary = info_json()
     networks = Cascade.from_pretrained(summary["model"]).networks
-    flags = [network.config.self_condition for network in networks]
+    flags = [getattr(network.config, flag) for network in networks]
     assert any(flags) and not all(flags)   # the shipped cascade has one stage of each: both cases are checked
-    assert [s["self_condition"] for s in summary["stages"]] == flags
+    assert [s[flag] for s in summary["stages"]] == flags
     lines = [line for line in cli("info").stdout.splitlines() if line.startswith("  stage ")]
-    assert ["self-conditioned" in line for line in lines] == flags
+    assert [words in line for line in lines] == flags
 
 
 def test_user_errors_print_one_line(model, tmp_path, monkeypatch):

@@ -47,6 +47,7 @@ def stage_summary(folder: Path, number: int, record: dict, stage: dict, lowres: 
     return {"stage": number, "input": lowres, "resolution": stage["resolution"],
             "network": stage["network"] if isinstance(stage["network"], str) else record["network"]["kind"],
             "params": params, "text_dim": network_config.text_dim, "self_condition": network_config.self_condition,
+            "attn_every_res_block": getattr(network_config, "attn_every_res_block", False),   # Efficient U-Nets only
             "weights": record["weights"],
             "weights_mb": round(weights.stat().st_size / 1e6, 2), "weights_dtype": "/".join(dtypes),
             "text_layers": config.text_encoder_layers, "crop_size": config.crop_size,
@@ -118,10 +119,11 @@ def format_summary(summary: dict, verbose: bool = False) -> list[str]:
         layers = stage["text_layers"]
         reads = f", reads text layers {', '.join(map(str, layers))}" if layers is not None else ""
         self_cond = ", self-conditioned (sees its previous x0)" if stage["self_condition"] else ""
+        every_block = ", attention after every residual block" if stage["attn_every_res_block"] else ""
         aug = f", aug level {s['aug_level']}" if stage["input"] is not None else ""
         lines.append(f"  stage {stage['stage']}: {source} -> {stage['resolution']}x{stage['resolution']}, "
                      f"{stage['network']}, {stage['params']:,} parameters ({stage['weights']}, {stage['weights_mb']} "
-                     f"MB {stage['weights_dtype']}){crop}{reads}{self_cond}")
+                     f"MB {stage['weights_dtype']}){crop}{reads}{self_cond}{every_block}")
         if verbose:
             lines.append(f"    diffusion: {d['prediction']}-prediction, {d['schedule']} schedule")
         interval = s.get("guidance_interval")
