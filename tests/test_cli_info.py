@@ -6,7 +6,9 @@ import pytest
 
 from openimagen.cascade import Cascade
 from openimagen.cli import model_folder
-from cascade_helpers import one_thread  # noqa: F401 - autouse fixture
+from openimagen.nn.config import config_to_dict
+from openimagen.nn.presets import get_preset
+from cascade_helpers import one_thread, tiny_cascade_config  # noqa: F401 - autouse fixture
 from cli_helpers import MAX_TOKENS, MINILM_DIM, assert_one_line_error, cli, save_tiny_model
 
 
@@ -91,15 +93,25 @@ def test_text_layers_shown_are_the_ones_the_cascade_reads():
     assert f"(hidden states of layers {layers})" in cli("info").stdout
 
 
+@pytest.fixture(scope="module")
+def flagged_model(tmp_path_factory):
+    """Stage 2 self-conditioned and with attention after every residual block, stage 1 neither: both cases of each
+    flag (the shipped cascade need not have both)."""
+    config = tiny_cascade_config()
+    config.stages[1].network = config_to_dict(get_preset("tiny-test-sr", self_condition=True, attn_every_res_block=True))
+    folder = tmp_path_factory.mktemp("cli") / "flagged"
+    Cascade.from_config(config, MINILM_DIM).save_pretrained(str(folder))
+    return folder
+
+
 @pytest.mark.parametrize("flag, words", [("self_condition", "self-conditioned"),
                                          ("attn_every_res_block", "attention after every residual block")])
-def test_network_flags_shown_are_the_networks(flag, words):
-    summary = info_json()
-    networks = Cascade.from_pretrained(summary["model"]).networks
-    flags = [getattr(network.config, flag) for network in networks]
-    assert any(flags) and not all(flags)   # the shipped cascade has one stage of each: both cases are checked
-    assert [s[flag] for s in summary["stages"]] == flags
-    lines = [line for line in cli("info").stdout.splitlines() if line.startswith("  stage ")]
+def test_network_flags_shown_are_the_networks(flagged_model, flag, words):
+    networks = Cascade.from_pretrained(flagged_model).networks
+    flags = [getattr(network.config, flag, False) for network in networks]
+    assert flags == [False, True]
+    assert [s[flag] for s in info_json("--model", flagged_model)["stages"]] == flags
+    lines = [line for line in cli("info", "--model", flagged_model).stdout.splitlines() if line.startswith("  stage ")]
     assert [words in line for line in lines] == flags
 
 
