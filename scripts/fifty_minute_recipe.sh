@@ -29,8 +29,8 @@ encode() { run openimagen encode "$1" "$2" --field prompt --max-length 32 --laye
 encode "$data/warmup.jsonl" "$data/cache-minilm-warmup-L01"
 encode "$data/$train.jsonl" "$data/cache-minilm-$train-L01"
 
-# the stage-1 network the recipe was measured with: the shipped config's without self-conditioning (which the shipped
-# model switches on for its compound phase), attention once per block (pinned: the config said otherwise in sessions 21-24)
+# the stage-1 network the recipe was measured with: the shipped config's, without the self-conditioning the shipped
+# model switches on for its compound phase, and with attention once per block
 common=(--set train.batch_size=32 --set train.lr=5.6e-4 --set "train.mixed_precision=$precision"
         --set "train.seed=$seed" --set train.sample_every=0 --set train.checkpoint_every=500
         --set cascade.stages.1.network.self_condition=false --set cascade.stages.1.network.attn_every_res_block=false)

@@ -12,9 +12,12 @@ MINILM_DIM = 384
 MAX_TOKENS = 8          # small, so a prompt over the token limit is short
 
 
-def save_tiny_model(folder, seed: int = 0):
-    """8 px -> 16 px random cascade, 2 steps per stage, MiniLM text encoder cut at MAX_TOKENS tokens."""
+def save_tiny_model(folder, seed: int = 0, sr_network: dict | None = None):
+    """8 px -> 16 px random cascade, 2 steps per stage, MiniLM text encoder cut at MAX_TOKENS tokens; `sr_network`
+    replaces stage 2's network config."""
     config = tiny_cascade_config()
+    if sr_network is not None:
+        config.stages[1].network = sr_network
     config.max_text_length = MAX_TOKENS
     torch.manual_seed(seed)
     cascade = Cascade.from_config(config, MINILM_DIM)

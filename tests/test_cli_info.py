@@ -8,7 +8,7 @@ from openimagen.cascade import Cascade
 from openimagen.cli import model_folder
 from openimagen.nn.config import config_to_dict
 from openimagen.nn.presets import get_preset
-from cascade_helpers import one_thread, tiny_cascade_config  # noqa: F401 - autouse fixture
+from cascade_helpers import one_thread  # noqa: F401 - autouse fixture
 from cli_helpers import MAX_TOKENS, MINILM_DIM, assert_one_line_error, cli, save_tiny_model
 
 
@@ -97,11 +97,8 @@ def test_text_layers_shown_are_the_ones_the_cascade_reads():
 def flagged_model(tmp_path_factory):
     """Stage 2 self-conditioned and with attention after every residual block, stage 1 neither: both cases of each
     flag (the shipped cascade need not have both)."""
-    config = tiny_cascade_config()
-    config.stages[1].network = config_to_dict(get_preset("tiny-test-sr", self_condition=True, attn_every_res_block=True))
-    folder = tmp_path_factory.mktemp("cli") / "flagged"
-    Cascade.from_config(config, MINILM_DIM).save_pretrained(str(folder))
-    return folder
+    network = config_to_dict(get_preset("tiny-test-sr", self_condition=True, attn_every_res_block=True))
+    return save_tiny_model(tmp_path_factory.mktemp("cli") / "flagged", sr_network=network)
 
 
 @pytest.mark.parametrize("flag, words", [("self_condition", "self-conditioned"),
