@@ -75,3 +75,11 @@ def test_a_prompt_of_unknown_tokens_is_sampled_with_a_warning(model, tmp_path):
     assert result.exit_code == 0, result.output
     assert "warning: prompt 2" in result.stderr and "mostly unknown to the text encoder" in result.stderr
     assert "prompt 1" not in result.stderr
+
+
+def test_an_empty_prompt_is_sampled_unconditionally_with_a_note(model, tmp_path):
+    result = cli("sample", "a red circle", "  ", "--model", model, "-o", tmp_path / "x.png", "--threads", 1)
+    assert result.exit_code == 0, result.output
+    assert "note: prompt 2 is empty" in result.stderr and "unconditional" in result.stderr
+    assert "prompt 1" not in result.stderr
+    assert len(list(tmp_path.glob("*.png"))) == 2

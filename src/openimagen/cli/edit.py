@@ -14,7 +14,7 @@ from openimagen.cli import UserError
 from openimagen.cli.command import Command
 from openimagen.cli.checks import check_positive_ints
 from openimagen.cli.model_folder import model_fingerprint, read_saved_config, resolve_model
-from openimagen.cli.prompt_checks import check_prompts_are_utf8
+from openimagen.cli.prompt_checks import check_prompts_are_utf8, note_empty_prompts
 from openimagen.cli.sample import check_numbers, load_cascade, new_recipe, sampling_options
 from openimagen.cli.sample_output import SampleWriter, check_output
 from openimagen.cli.threads import set_threads
@@ -88,6 +88,7 @@ def edit(image, prompts, mask, pad, output, model, method, jump_length, jump_n_s
     if not prompts:
         raise UserError('give a PROMPT after IMAGE, e.g. openimagen edit scene.png --mask mask.png "a red circle"')
     check_prompts_are_utf8(list(prompts))
+    note_empty_prompts(list(prompts))
     source = open_input(image, "IMAGE")
     mask_image = open_input(mask, "--mask") if mask is not None else None
     folder = resolve_model(model)

@@ -7,7 +7,7 @@ import click
 
 from openimagen.cli import UserError
 
-__all__ = ["check_prompts_are_utf8", "check_prompt_lengths", "warn_unknown_prompts"]
+__all__ = ["check_prompts_are_utf8", "check_prompt_lengths", "note_empty_prompts", "warn_unknown_prompts"]
 
 UNKNOWN_SHARE = 0.5              # warn when at least this share of a prompt's tokens is the unknown token
 
@@ -26,6 +26,15 @@ def check_prompts_are_utf8(prompts: list[str]) -> None:
             what = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"character U+{code:04X}"
             raise UserError(f"prompt {number} is not UTF-8 text ({what}); set the terminal's encoding to UTF-8 "
                             "(e.g. LANG=C.UTF-8) or retype the prompt") from None
+
+
+def note_empty_prompts(prompts: list[str]) -> None:
+    """An empty prompt is Imagen's null caption (an unconditional sample), which is also what an unset shell
+    variable gives: sample it, but say so on stderr."""
+    for number, prompt in enumerate(prompts, start=1):
+        if not prompt.strip():
+            click.echo(f"note: prompt {number} is empty, so its image is unconditional (no text, no guidance); "
+                       "if you meant to give text, check the quoting", err=True)
 
 
 def check_prompt_lengths(encoder, prompts: list[str]) -> None:

@@ -14,7 +14,8 @@ from openimagen.cli.command import Command, hide_weight_loading_bar
 from openimagen.cli.checks import check_float, check_positive_ints, check_seed, guidance_interval_option, sampler_option
 from openimagen.cli.model_folder import model_fingerprint, read_saved_config, resolve_model
 from openimagen.cli.pngmeta import read_record
-from openimagen.cli.prompt_checks import check_prompt_lengths, check_prompts_are_utf8, warn_unknown_prompts
+from openimagen.cli.prompt_checks import (check_prompt_lengths, check_prompts_are_utf8, note_empty_prompts,
+                                         warn_unknown_prompts)
 from openimagen.cli.recipe import Recipe, resolve_settings, run_recipe
 from openimagen.cli.sample_output import SampleWriter, check_output
 from openimagen.cli.threads import set_threads
@@ -179,6 +180,7 @@ def run_sample(ctx, prompts, out, model, num_images, seed, steps, guidance, samp
         raise UserError('give at least one PROMPT, e.g. openimagen sample "a red circle" (use "" for an '
                         "unconditional sample)")
     check_prompts_are_utf8(list(prompts))
+    note_empty_prompts(list(prompts))
     folder = resolve_model(model)
     fingerprint = model_fingerprint(folder, read_saved_config(folder))
     if record is not None and record.get("model_fingerprint") != fingerprint:
