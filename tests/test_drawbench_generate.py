@@ -63,7 +63,19 @@ def test_a_run_folder_refuses_another_seed_naming_it(tmp_path, model, sheet):
     generate(model, sheet, tmp_path / "run", "--seed", 1)
     result = cli("drawbench", "generate", "--model", model, "--prompts", sheet, "--out", tmp_path / "run",
                  "--images-per-prompt", 2, "--seed", 2)
-    assert_one_line_error(result, "seed")
+    assert_one_line_error(result, "other settings: seed: 1 there, 2 now;")
+    assert "guidance" not in result.stderr                # only the setting that differs
+
+
+def test_the_same_command_with_a_guidance_interval_resumes(tmp_path, model, sheet):
+    """run.json stores the interval as a JSON list; the rerun's tuple is the same setting."""
+    interval = ("--guidance-interval", "-4", "inf", "--limit", 1)
+    generate(model, sheet, tmp_path / "run", *interval)
+    result = generate(model, sheet, tmp_path / "run", *interval)
+    assert "wrote 0 image(s) for 0 prompt(s)" in result.output and "1 prompt(s) were already complete" in result.output
+    result = cli("drawbench", "generate", "--model", model, "--prompts", sheet, "--out", tmp_path / "run",
+                 "--images-per-prompt", 2, "--limit", 1, "--guidance-interval", "-3", "inf")
+    assert_one_line_error(result, "settings.1.guidance_interval: [-4.0, null] there, [-3.0, null] now;")
 
 
 def test_jsonl_prompts_keep_shapes_world_specs_and_default_the_category(tmp_path):

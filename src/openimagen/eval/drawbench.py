@@ -111,6 +111,18 @@ def read_run_prompts(run: str | Path) -> list[BenchPrompt]:
             for r in rows]
 
 
+def setting_differences(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """`name: X there, Y now` for every (nested, dotted name) setting whose value differs between two records."""
+    changed = []
+    for key in sorted(set(old) | set(new)):
+        there, now = old.get(key), new.get(key)
+        if isinstance(there, dict) and isinstance(now, dict):
+            changed += setting_differences(there, now, f"{prefix}{key}.")
+        elif there != now:
+            changed.append(f"{prefix}{key}: {json.dumps(there)} there, {json.dumps(now)} now")
+    return changed
+
+
 def start_run(run: str | Path, prompts: list[BenchPrompt], record: dict[str, Any]) -> None:
     """Create the run folder (or check that an existing one was made with the same prompts and recipe)."""
     run = Path(run)
@@ -118,10 +130,9 @@ def start_run(run: str | Path, prompts: list[BenchPrompt], record: dict[str, Any
     old_file = run / "run.json"
     if old_file.is_file():
         old = json.loads(old_file.read_text(encoding="utf-8"))
-        changed = [key for key in sorted(set(old) | set(record)) if old.get(key) != record.get(key)]
+        changed = setting_differences(old, json.loads(json.dumps(record)))    # as stored: tuples are lists
         if changed:
-            raise PromptsError(f"{run} holds a run with other {', '.join(changed)} (e.g. {changed[0]}: "
-                               f"{old.get(changed[0])!r} there, {record.get(changed[0])!r} now); resume it with the "
+            raise PromptsError(f"{run} holds a run with other settings: {'; '.join(changed)}; resume it with the "
                                "same options or choose another --out")
         if [p.to_dict() for p in read_run_prompts(run)] != [p.to_dict() for p in prompts]:
             raise PromptsError(f"{run} holds a run of other prompts; choose another --out")
