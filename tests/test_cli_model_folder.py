@@ -32,6 +32,13 @@ def swap(folder):
     os.replace(folder / "tmp", folder / "stage-2.safetensors")
 
 
+def overwrite_with_ff(folder):
+    """Bytes overwritten in place (size and header kept): float32 0xFFFFFFFF is NaN."""
+    path = folder / "stage-2.safetensors"
+    data = path.read_bytes()
+    path.write_bytes(data[:-1024] + b"\xff" * 1024)
+
+
 def drop_stages(folder):
     config = json.loads((folder / "config.json").read_text())
     del config["stages"]
@@ -44,6 +51,7 @@ def remove_stage_file(folder):
 
 DAMAGES = [(truncate, "stage-2.safetensors is not a readable safetensors file"),
            (random_bytes, "stage-2.safetensors is not a readable safetensors file"),
+           (overwrite_with_ff, "contains NaN/inf values: the file is damaged"),
            (swap, "stage-1.safetensors does not fit stage 1's network in config.json"),
            (drop_stages, "config.json needs a 'stages' list with one record per stage"),
            (remove_stage_file, "stage-2.safetensors is missing (stage 2's weights in config.json)")]

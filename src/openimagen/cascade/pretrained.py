@@ -13,7 +13,8 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from openimagen.cascade.config import CascadeConfig
-from openimagen.cascade.saved_folder import FORMAT, VERSION, check_tensor_shapes, damaged, read_saved_config
+from openimagen.cascade.saved_folder import (FORMAT, VERSION, check_finite, check_tensor_shapes, damaged,
+                                             read_saved_config)
 from openimagen.files import give_default_mode
 from openimagen.nn import build_network, config_from_dict, config_to_dict
 from openimagen.config import from_dict, to_dict
@@ -80,7 +81,7 @@ def load_cascade(directory: str | Path, weights: str = "ema", embedder=None, dev
 def load_stage_weights(directory: str | Path, number: int, weights: str = "ema", device: str | torch.device = "cpu",
                        saved: dict | None = None) -> dict[str, torch.Tensor]:
     """Stage `number`'s tensors (float32 copies) from a saved folder, checked against the network its config.json
-    builds (ModelFolderError naming the file otherwise); e.g. to start a fine-tune from them."""
+    builds and free of NaN/inf (ModelFolderError naming the file otherwise); e.g. to start a fine-tune from them."""
     directory = Path(directory)
     if weights not in ("ema", "raw"):
         raise ValueError(f"weights: expected 'ema' or 'raw', got {weights!r}")
@@ -100,5 +101,6 @@ def load_stage_weights(directory: str | Path, number: int, weights: str = "ema",
         raise damaged(path, error) from error
     check_tensor_shapes(path, number, {k: v.shape for k, v in network.state_dict().items()},
                         {k: v.shape for k, v in tensors.items()})
+    check_finite(path, tensors.items())
     # clone: memory-mapped file tensors make every forward slow; fp16-stored weights compute in fp32
     return {k: v.to(torch.float32, copy=True) if v.is_floating_point() else v.clone() for k, v in tensors.items()}

@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-__all__ = ["ModelFolderError", "read_saved_config", "check_tensor_shapes", "header_shapes", "FORMAT", "VERSION"]
+__all__ = ["ModelFolderError", "read_saved_config", "check_tensor_shapes", "check_finite", "check_file_is_finite",
+           "header_shapes", "FORMAT", "VERSION"]
 
 FORMAT, VERSION = "openimagen-cascade", 1
 _REWRITE = "write the folder again with Cascade.save_pretrained (or `openimagen export`)"
@@ -83,3 +84,27 @@ def check_tensor_shapes(path: Path, number: int, expected: dict[str, tuple], fou
                         f"{list(expected[key])} for the network)")
     raise ModelFolderError(f"{path} does not fit stage {number}'s network in config.json: {', '.join(problems)}; "
                            "was it written for another stage or model?")
+
+
+def check_finite(path: Path, tensors) -> None:
+    """Every tensor of (name, tensor) pairs read from `path` is finite: overwritten bytes (e.g. 0xFF) decode as NaN
+    and would sample all-black images without a word."""
+    import torch
+
+    for name, tensor in tensors:
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise ModelFolderError(f"{path}: tensor {name!r} contains NaN/inf values: the file is damaged; "
+                                   f"re-download or copy it again, or {_REWRITE}")
+
+
+def check_file_is_finite(path: Path) -> None:
+    """`check_finite` on every tensor of a safetensors file, read one at a time."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), "pt") as handle:
+            check_finite(path, ((key, handle.get_tensor(key)) for key in handle.keys()))
+    except ModelFolderError:
+        raise
+    except Exception as error:  # noqa: BLE001 - safetensors raises its own error types for damaged files
+        raise damaged(path, error) from error

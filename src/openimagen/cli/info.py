@@ -1,6 +1,7 @@
 """`openimagen info`: what a saved cascade is (stages, sizes, parameters, text encoder, sampling defaults,
-provenance) from its folder alone: config.json, the safetensors headers, and provenance.json / metrics.json /
-README.md when the folder has them (save_pretrained writes none of these; whoever trains the model may)."""
+provenance) from its folder alone: config.json, the safetensors files (headers; tensors checked for NaN/inf), and
+provenance.json / metrics.json / README.md when the folder has them (save_pretrained writes none of these; whoever
+trains the model may)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def stage_summary(folder: Path, number: int, record: dict, stage: dict, lowres: 
     from safetensors import safe_open
 
     from openimagen.cascade import StageConfig
-    from openimagen.cascade.saved_folder import check_tensor_shapes, header_shapes
+    from openimagen.cascade.saved_folder import check_file_is_finite, check_tensor_shapes, header_shapes
     from openimagen.nn import build_network, config_from_dict, count_parameters
     from openimagen.config import from_dict
 
@@ -42,6 +43,7 @@ def stage_summary(folder: Path, number: int, record: dict, stage: dict, lowres: 
     params = count_parameters(network)
     weights = folder / record["weights"]
     check_tensor_shapes(weights, number, {k: v.shape for k, v in network.state_dict().items()}, header_shapes(weights))
+    check_file_is_finite(weights)                           # bytes overwritten in place decode as NaN
     with safe_open(str(weights), "pt") as handle:
         dtypes = sorted({handle.get_slice(key).get_dtype() for key in handle.keys()})
     return {"stage": number, "input": lowres, "resolution": stage["resolution"],
@@ -165,7 +167,7 @@ def info(model: str | None, as_json: bool, verbose: bool) -> None:
     """Describe a saved cascade: stages, resolutions, parameter counts, text encoder, maximum prompt tokens,
     per-stage sampling defaults and training provenance (provenance.json / metrics.json in the folder, if present).
 
-    Reads config.json and the safetensors headers only; no weights are loaded and no text encoder runs.
+    Reads config.json and the weights files (checked for damage: shapes, NaN/inf); no network or text encoder runs.
     """
     summary = model_summary(resolve_model(model))
     click.echo(json.dumps(summary, indent=1) if as_json else "\n".join(format_summary(summary, verbose)))
