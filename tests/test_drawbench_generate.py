@@ -78,6 +78,28 @@ def test_the_same_command_with_a_guidance_interval_resumes(tmp_path, model, shee
     assert_one_line_error(result, "settings.1.guidance_interval: [-4.0, null] there, [-3.0, null] now;")
 
 
+def test_ctrl_c_says_what_was_written_and_the_same_command_resumes(tmp_path, model, sheet, monkeypatch):
+    from openimagen.cascade import pipeline
+
+    calls, real = [], pipeline.sample_stage
+
+    def sample_stage(*args, **kwargs):                # Ctrl-C in prompt 1's first stage (2 stages per prompt)
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "sample_stage", sample_stage)
+    result = cli("drawbench", "generate", "--model", model, "--prompts", sheet, "--out", tmp_path / "run",
+                 "--images-per-prompt", 2)
+    assert result.exit_code == 130 and "Traceback" not in result.output
+    assert result.stderr.strip().splitlines()[-1] == (f"interrupted: wrote 2 image(s) for 1 of 3 prompt(s) to "
+                                                      f"{tmp_path / 'run'}; rerun the same command to resume")
+    monkeypatch.undo()
+    result = generate(model, sheet, tmp_path / "run")
+    assert "wrote 4 image(s) for 2 prompt(s)" in result.output and "1 prompt(s) were already complete" in result.output
+
+
 def test_jsonl_prompts_keep_shapes_world_specs_and_default_the_category(tmp_path):
     path = tmp_path / "p.jsonl"
     spec = {"prompt": "a red circle", "category": "color", "objects": [{"shape": "circle", "color": "red"}]}

@@ -78,3 +78,27 @@ def test_encode_command_layers_option_writes_those_hidden_states(tmp_path):
                                atol=2e-3, rtol=1e-3)
     bad = CliRunner().invoke(main, ["encode", str(tmp_path / "captions.txt"), str(out), "--layers", "last"])
     assert bad.exit_code == 2 and "--layers 'last'" in bad.output
+
+
+def test_ctrl_c_says_how_many_shards_are_complete_and_the_same_command_resumes(tmp_path, monkeypatch):
+    from openimagen.text import cache_format
+
+    write_manifests(tmp_path)
+    out = tmp_path / "cache"
+    calls, real = [], cache_format.write_shard
+
+    def write_shard(*args):                       # Ctrl-C while the third shard is written
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(cache_format, "write_shard", write_shard)
+    args = ["encode", str(tmp_path / "captions.txt"), str(out), "--max-length", "16", "--shard-size", "1"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 130 and "Traceback" not in result.output
+    assert result.stderr.strip().splitlines()[-1] == (f"interrupted: 2 of 4 shard(s) of {out} are complete; "
+                                                      "rerun the same command to resume")
+    monkeypatch.undo()
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 0 and "2 shards written, 2 already complete" in again.output

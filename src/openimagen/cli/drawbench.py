@@ -94,11 +94,19 @@ def generate(model, prompts_file, out_dir, seed, images_per_prompt, steps, guida
     todo = [p for p in mine if missing_images(out_dir, p, images_per_prompt)]
     start = time.perf_counter()
     bar = tqdm(todo, unit="prompt", desc="drawbench", disable=not state.is_main_process or None)
-    written = sum(generate_prompt(cascade, prompt, out_dir, record, settings, fingerprint, folder)
-                  for prompt in bar)
+    who = f"process {state.process_index}: " if state.num_processes > 1 else ""
+    written, prompts_done = 0, 0
+    try:
+        for prompt in bar:
+            written += generate_prompt(cascade, prompt, out_dir, record, settings, fingerprint, folder)
+            prompts_done += 1
+    except KeyboardInterrupt:
+        bar.close()
+        click.echo(f"{who}interrupted: wrote {written} image(s) for {prompts_done} of {len(todo)} prompt(s) to "
+                   f"{out_dir}; rerun the same command to resume", err=True)
+        sys.exit(130)
     state.wait_for_everyone()
     skipped = len(mine) - len(todo)
-    who = f"process {state.process_index}: " if state.num_processes > 1 else ""
     click.echo(f"{who}wrote {written} image(s) for {len(todo)} prompt(s) in "
                f"{time.perf_counter() - start:.1f} s; {skipped} prompt(s) were already complete; run in {out_dir}",
                err=state.num_processes > 1)

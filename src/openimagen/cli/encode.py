@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import sys
+from pathlib import Path
 
 import click
 import torch
@@ -61,8 +64,23 @@ def encode(captions, out_dir, encoder_name, max_length, layers, field, batch_siz
                                  batch_size=batch_size)
     except (CacheError, EncoderNotFoundError, ValueError) as error:
         raise UserError(str(error)) from error
+    except KeyboardInterrupt:
+        click.echo(f"interrupted: {cache_progress(out_dir)}; rerun the same command to resume", err=True)
+        sys.exit(130)
     click.echo(f"{out_dir}: {result.shards_written} shards written, {result.shards_skipped} already complete "
                f"({result.captions_encoded} captions encoded with {encoder.id})")
+
+
+def cache_progress(out_dir: str) -> str:
+    """How far a cache folder got, from its files: `3 of 10 shard(s) of cache/ are complete`."""
+    from openimagen.text.cache_format import MANIFEST
+
+    try:
+        total = json.loads((Path(out_dir) / MANIFEST).read_text(encoding="utf-8"))["num_shards"]
+    except (OSError, ValueError, KeyError):
+        return f"nothing written to {out_dir} yet"
+    done = len(list(Path(out_dir).glob("shard-*.json")))
+    return f"{done} of {total} shard(s) of {out_dir} are complete"
 
 
 def _parse_layers(text: str) -> tuple[int, ...]:
