@@ -33,3 +33,27 @@ def test_a_damaged_cache_shard_is_named(tmp_path):
     shard.write_bytes(shard.read_bytes()[:-8] + b"garbage!")
     result = train(tmp_path, f"data.source={tmp_path / 'images'}", f"data.embedding_cache={tmp_path / 'cache'}")
     assert_one_line_error(result, "shard-00000")
+
+
+def test_a_config_that_is_not_utf8_is_one_line_naming_it(tmp_path):
+    (tmp_path / "latin1.toml").write_bytes(b"[train]\noutput_dir = 'caf\xe9'\n")
+    assert_one_line_error(cli("train", tmp_path / "latin1.toml"), "latin1.toml' line 2: not UTF-8 text (byte 0xe9)")
+
+
+@pytest.mark.parametrize("setting, phrase", [
+    ("cascade.stages.1.network='tiny-nonexistent'", "cascade.stages.1.network: unknown network preset"),
+    ("cascade.stages.1.network={kind='nope'}", "cascade.stages.1.network: unknown network kind 'nope'"),
+    ("cascade.stages.1.network={kind='unet', bogus=1}", "cascade.stages.1.network: unknown key(s) ['bogus']"),
+    ("train.resume='sometimes'", "train.resume: 'sometimes' is not an existing folder; use 'auto'"),
+])
+def test_a_config_mistake_is_exit_2_naming_the_key(tmp_path, setting, phrase):
+    result = train(tmp_path, f"data.source={tmp_path}", setting)
+    assert_one_line_error(result, phrase)
+    assert result.exit_code == 2 and "--debug" not in result.stderr
+
+
+def test_a_text_encoder_that_cannot_be_loaded_is_exit_2(tmp_path):
+    write_folder(str(tmp_path / "images"), 2)
+    result = train(tmp_path, f"data.source={tmp_path / 'images'}", f"cascade.text_encoder='{tmp_path / 'no_enc'}'")
+    assert_one_line_error(result, "is not a folder; pass a folder written by save_pretrained")
+    assert result.exit_code == 2 and "--debug" not in result.stderr

@@ -10,10 +10,10 @@ BASE = """
 text_encoder = "minilm"
 [[cascade.stages]]
 resolution = 16
-network = "tiny-unet"
+network = "tiny-test-base"
 [[cascade.stages]]
 resolution = 32
-network = "tiny-efficient-unet"
+network = "tiny-test-sr"
 crop_size = 16
 [train]
 output_dir = "runs/x"
@@ -100,8 +100,36 @@ def test_batch_size_must_split_into_micro_batches_over_processes(tmp_path):
 def test_missing_file_and_bad_toml_are_clear_errors(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.toml")
-    with pytest.raises(ConfigError, match="not valid TOML"):
+    with pytest.raises(ConfigError, match=r"config\.toml' is not valid TOML: .*line 1"):
         load_config(write(tmp_path, "[train\n"))
+
+
+def test_a_config_that_is_not_utf8_names_the_file(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_bytes(BASE.replace("runs/x", "runs/\u00e9").encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"config file '.*config\.toml' line 12: not UTF-8 text \(byte 0xe9\); save"):
+        load_config(path)
+
+
+@pytest.mark.parametrize("network, message", [
+    ('"tiny-nonexistent"', r"unknown network preset 'tiny-nonexistent'; choose one of \[.*'tiny-test-base'"),
+    ('{ kind = "nope" }', r"unknown network kind 'nope'; expected one of \['efficient_unet', 'unet'\]"),
+    ('{ kind = "unet", bogus = 1 }', r"unknown key\(s\) \['bogus'\] in unet config; valid keys: \[.*'base_channels'"),
+])
+def test_a_bad_network_names_the_stage_key_and_the_choices(tmp_path, network, message):
+    text = BASE.replace('network = "tiny-test-base"', f"network = {network}")
+    with pytest.raises(ConfigError, match=rf"cascade\.stages\.1\.network: {message}"):
+        load_config(write(tmp_path, text))
+
+
+@pytest.mark.parametrize("resume, problem", [("sometimes", "is not an existing folder"),
+                                             (".", "is not a checkpoint folder")])
+def test_resume_must_be_auto_never_or_a_checkpoint_folder(tmp_path, resume, problem):
+    with pytest.raises(ConfigError, match=rf"train\.resume: '{resume}' {problem}.*'auto'.*'never'.*step-NNNNNNNN"):
+        load_config(write(tmp_path, BASE), [f"train.resume={resume!r}"])
+    (tmp_path / "step-00000001").mkdir()
+    (tmp_path / "step-00000001" / "state.json").write_text("{}")
+    assert load_config(write(tmp_path, BASE), [f"train.resume='{tmp_path / 'step-00000001'}'"]).train.resume
 
 
 def test_data_source_may_be_a_table_passed_to_build_dataset(tmp_path):

@@ -40,7 +40,7 @@ def train(config_path: str, overrides: tuple[str, ...], stages: tuple[int, ...])
     checkpoint, the sampling-ready cascade is written to OUTPUT_DIR/cascade.
     """
     from openimagen.data import DataError, DataSourceError
-    from openimagen.text import CacheError
+    from openimagen.text import CacheError, EncoderNotFoundError
     from openimagen.train.checkpoint import CheckpointError
     from openimagen.train.run_lock import RunLocked
     from openimagen.train.config import load_config
@@ -57,7 +57,8 @@ def train(config_path: str, overrides: tuple[str, ...], stages: tuple[int, ...])
             if bad:
                 raise ConfigError(f"--stage {bad[0]}: the cascade has {len(config.cascade.stages)} stage(s)")
         results = run_training(config, list(stages) or None)
-    except (ConfigError, CacheError, DataSourceError, TrainingDiverged, CheckpointError, RunLocked) as error:
+    except (ConfigError, CacheError, DataSourceError, EncoderNotFoundError, TrainingDiverged, CheckpointError,
+            RunLocked) as error:
         raise UserError(str(error)) from error
     except DataError as error:  # from a loader worker the message carries its traceback: keep the last line
         raise UserError(str(error).strip().splitlines()[-1].removeprefix("DataError: ")) from error

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from openimagen.config import ConfigError, check_positive, from_dict, to_dict
 from openimagen.data.weights import ExampleWeight
+from openimagen.files import NotUtf8Error, decode_utf8
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -74,6 +75,7 @@ class TrainConfig:
                 raise ConfigError(f"train.{name}: must be in [0, 1], got {getattr(self, name)!r}")
         if not self.stages or any(s < 1 for s in self.stages):
             raise ConfigError(f"train.stages: need 1-based stage numbers, got {self.stages!r}")
+        check_resume(self.resume)
 
     def accumulation_steps(self, num_processes: int) -> int:
         """Micro-batches per optimizer step so that micro * processes * steps == batch_size."""
@@ -118,9 +120,32 @@ class ExperimentConfig:
             if stage > len(self.cascade.stages):
                 raise ConfigError(f"train.stages: stage {stage} does not exist; the cascade has "
                                   f"{len(self.cascade.stages)} stage(s)")
+        for number, stage in enumerate(self.cascade.stages, start=1):
+            check_network(f"cascade.stages.{number}.network", stage.network)
 
     def to_dict(self) -> dict:
         return to_dict(self)
+
+
+def check_resume(resume: str) -> None:
+    """train.resume is "auto", "never" or a checkpoint folder that exists (else ConfigError listing the choices)."""
+    from openimagen.train.checkpoint import STATE_FILE
+
+    if resume in ("auto", "never") or (Path(resume) / STATE_FILE).is_file():
+        return
+    problem = "is not a checkpoint folder (no state.json)" if Path(resume).is_dir() else "is not an existing folder"
+    raise ConfigError(f"train.resume: {resume!r} {problem}; use 'auto' (the latest checkpoint, if any), 'never' "
+                      "(start over) or a step-NNNNNNNN folder written by the trainer")
+
+
+def check_network(key: str, network: str | dict) -> None:
+    """A stage's network names a preset or is a valid table with a "kind" (else ConfigError naming `key`)."""
+    from openimagen.nn import config_from_dict, get_preset
+
+    try:
+        get_preset(network) if isinstance(network, str) else config_from_dict(network)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{key}: {error}") from error
 
 
 def parse_override(item: str) -> tuple[list[str], Any]:
@@ -166,7 +191,11 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} does not exist")
     try:
-        raw = tomllib.loads(path.read_text())
+        raw = tomllib.loads(decode_utf8(path.read_bytes(), f"config file {str(path)!r}"))
+    except NotUtf8Error as error:
+        raise ConfigError(str(error)) from error
+    except OSError as error:
+        raise ConfigError(f"config file {str(path)!r} cannot be read ({error.strerror or error})") from error
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"config file {str(path)!r} is not valid TOML: {error}") from error
     return from_dict(ExperimentConfig, apply_overrides(raw, list(overrides)))
