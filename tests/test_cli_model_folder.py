@@ -45,6 +45,19 @@ def drop_stages(folder):
     (folder / "config.json").write_text(json.dumps(config))
 
 
+def add_key(*where):
+    """A damage that adds key "bogus" to the table of config.json at path `where`."""
+    def damage(folder):
+        config = json.loads((folder / "config.json").read_text())
+        table = config
+        for key in where:
+            table = table[key]
+        table["bogus"] = 1
+        (folder / "config.json").write_text(json.dumps(config))
+    damage.__name__ = "unknown_key_in_" + ("_".join(map(str, where)) or "top_level")
+    return damage
+
+
 def remove_stage_file(folder):
     (folder / "stage-2.safetensors").unlink()
 
@@ -54,6 +67,11 @@ DAMAGES = [(truncate, "stage-2.safetensors is not a readable safetensors file"),
            (overwrite_with_ff, "contains NaN/inf values: the file is damaged"),
            (swap, "stage-1.safetensors does not fit stage 1's network in config.json"),
            (drop_stages, "config.json needs a 'stages' list with one record per stage"),
+           (add_key(), "config.json: unknown key 'bogus'"),
+           (add_key("stages", 0), "config.json: unknown key 'bogus' in stage 1's record"),
+           (add_key("stages", 0, "network"), "config.json: unknown key 'bogus' in stage 1's network table"),
+           (add_key("cascade"), "config.json: unknown config key 'cascade.bogus'"),
+           (add_key("cascade", "stages", 1), "config.json: unknown config key 'cascade.stages.2.bogus'"),
            (remove_stage_file, "stage-2.safetensors is missing (stage 2's weights in config.json)")]
 
 

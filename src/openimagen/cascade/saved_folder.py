@@ -4,6 +4,7 @@ stage files swapped). Used by `load_cascade` and `openimagen info`, so neither r
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -11,6 +12,8 @@ __all__ = ["ModelFolderError", "read_saved_config", "check_tensor_shapes", "chec
            "header_shapes", "FORMAT", "VERSION"]
 
 FORMAT, VERSION = "openimagen-cascade", 1
+TOP_LEVEL_KEYS = frozenset({"format", "version", "cascade", "text_encoder", "stages"})
+RECORD_KEYS = frozenset({"weights", "raw_weights", "network"})
 _REWRITE = "write the folder again with Cascade.save_pretrained (or `openimagen export`)"
 
 
@@ -47,7 +50,41 @@ def read_saved_config(directory: str | Path) -> dict:
             if key in record and not (directory / record[key]).is_file():
                 raise ModelFolderError(f"{directory / record[key]} is missing (stage {number}'s {key} in "
                                        f"config.json); copy the whole model folder, or {_REWRITE}")
+    check_known_keys(path, saved)
     return saved
+
+
+def check_known_keys(path: Path, saved: dict) -> None:
+    """No key that this version does not read, at any level (top, stage record, network table, cascade and stage
+    configs): a newer format bumps "version", so an unknown key is a damaged or hand-edited file, never ignored."""
+    from openimagen.cascade.config import CascadeConfig
+    from openimagen.config import ConfigError, from_dict
+    from openimagen.nn import config_from_dict
+    from openimagen.nn.config import CONFIG_KINDS
+
+    unknown = sorted(set(saved) - TOP_LEVEL_KEYS)
+    if unknown:
+        raise ModelFolderError(f"{path}: unknown key {unknown[0]!r} (known: {', '.join(sorted(TOP_LEVEL_KEYS))}); "
+                               f"remove it, or {_REWRITE}")
+    for number, record in enumerate(saved["stages"], start=1):
+        unknown = sorted(set(record) - RECORD_KEYS)
+        if unknown:
+            raise ModelFolderError(f"{path}: unknown key {unknown[0]!r} in stage {number}'s record (known: "
+                                   f"{', '.join(sorted(RECORD_KEYS))}); remove it, or {_REWRITE}")
+        network = record["network"]
+        known = CONFIG_KINDS.get(network.get("kind"))
+        unknown = sorted(set(network) - {"kind"} - {f.name for f in dataclasses.fields(known)}) if known else []
+        if unknown:
+            raise ModelFolderError(f"{path}: unknown key {unknown[0]!r} in stage {number}'s network table (not a "
+                                   f"{network['kind']} setting); remove it, or {_REWRITE}")
+        try:
+            config_from_dict(network)
+        except (ValueError, TypeError) as error:
+            raise ModelFolderError(f"{path}: stage {number}'s network: {error}; {_REWRITE}") from error
+    try:
+        from_dict(CascadeConfig, saved["cascade"], where="cascade")
+    except (ConfigError, ValueError, TypeError) as error:
+        raise ModelFolderError(f"{path}: {error}; {_REWRITE}") from error
 
 
 def header_shapes(path: Path) -> dict[str, tuple[int, ...]]:
