@@ -109,11 +109,29 @@ def test_jsonl_prompts_keep_shapes_world_specs_and_default_the_category(tmp_path
     assert second.spec is None and second.category == "uncategorized" and second.index == 1
 
 
-def test_a_csv_without_the_prompts_column_is_refused_naming_the_columns(tmp_path):
+@pytest.mark.parametrize("header", ["text,kind", "Prompt,Cat", "Prompts"])
+def test_a_csv_without_the_expected_header_is_refused_naming_it(tmp_path, header):
     path = tmp_path / "bad.csv"
-    path.write_text("text,kind\nhello,x\n")
-    with pytest.raises(PromptsError, match="Prompts,Category"):
+    path.write_text(f"{header}\nhello,x\n")
+    with pytest.raises(PromptsError, match=f"{path}:1: the CSV header must be Prompts,Category"):
         read_prompts(path)
+
+
+@pytest.mark.parametrize("rows, where", [('A car.,Colors\n"unterminated,x\n', ":4: malformed CSV row"),
+                                         ("A car.,Colors\na, b,Counting\n", ":4: expected 2 fields")])
+def test_a_malformed_csv_row_is_refused_naming_its_line(tmp_path, rows, where):
+    path = tmp_path / "bad.csv"
+    path.write_text("Prompts,Category\n\n" + rows)           # a blank line is skipped (but counted)
+    with pytest.raises(PromptsError, match=f"{path}{where}"):
+        read_prompts(path)
+
+
+def test_a_csv_that_is_not_utf8_is_one_line_naming_the_file(tmp_path, model):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("Prompts,Category\nA caf\u00e9.,Text\n".encode("latin-1"))
+    result = cli("drawbench", "generate", "--model", model, "--prompts", path, "--out", tmp_path / "run")
+    assert_one_line_error(result, f"{path} line 2: not UTF-8 text (byte 0xe9); save it as UTF-8")
+    assert not (tmp_path / "run").exists()
 
 
 def test_processes_split_the_prompts_and_together_write_what_one_process_writes(tmp_path, model, sheet, monkeypatch):

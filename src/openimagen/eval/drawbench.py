@@ -9,12 +9,13 @@ was resumed: a rerun writes only the missing images, and they are the ones an un
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from openimagen.files import write_text_atomic
+from openimagen.files import NotUtf8Error, read_utf8, write_text_atomic
 from openimagen.eval.bench import image_name
 
 CSV_COLUMNS = ("Prompts", "Category")            # the public DrawBench sheet
@@ -53,27 +54,51 @@ def read_prompts(path: str | Path) -> list[BenchPrompt]:
     return prompts
 
 
+def _read_text(path: Path) -> str:
+    """The file as UTF-8 text (without an Excel byte-order mark); PromptsError naming it otherwise."""
+    try:
+        return read_utf8(path).removeprefix("\ufeff")
+    except NotUtf8Error as error:
+        raise PromptsError(str(error)) from None
+    except OSError as error:
+        raise PromptsError(f"--prompts {path}: cannot read it ({error.strerror or error})") from None
+
+
+def _next_csv_row(reader, path: Path) -> tuple[int, list[str] | None]:
+    """(first line of the row, the row or None at the end); PromptsError naming the line of a malformed row."""
+    line = reader.line_num + 1
+    try:
+        return line, next(reader, None)
+    except csv.Error as error:
+        raise PromptsError(f"{path}:{line}: malformed CSV row ({error}); check its quotes") from None
+
+
 def _read_csv(path: Path) -> list[BenchPrompt]:
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        columns = {name.strip().lower(): name for name in reader.fieldnames or []}
-        if "prompts" not in columns and "prompt" not in columns:
-            raise PromptsError(f"{path}:1: the CSV header must name the columns {','.join(CSV_COLUMNS)}, got "
-                               f"{reader.fieldnames!r}")
-        text, category = columns.get("prompts", columns.get("prompt")), columns.get("category")
-        prompts = []
-        for row in reader:
-            if not (row.get(text) or "").strip():
-                raise PromptsError(f"{path}:{reader.line_num}: empty prompt")
-            prompts.append(BenchPrompt(len(prompts), row[text].strip(),
-                                       (row.get(category) or "").strip() or "uncategorized" if category
-                                       else "uncategorized"))
+    reader = csv.reader(io.StringIO(_read_text(path), newline=""), strict=True)
+    header = _next_csv_row(reader, path)[1] or []
+    columns = [name.strip().lower() for name in header]
+    if "category" not in columns or not {"prompts", "prompt"} & set(columns):
+        raise PromptsError(f"{path}:1: the CSV header must be {','.join(CSV_COLUMNS)} (the DrawBench sheet's), got "
+                           f"{','.join(header)!r}")
+    text = columns.index("prompts" if "prompts" in columns else "prompt")
+    category = columns.index("category")
+    prompts = []
+    line, row = _next_csv_row(reader, path)
+    while row is not None:
+        if row:                                   # blank lines are skipped
+            if len(row) != len(header):
+                raise PromptsError(f"{path}:{line}: expected {len(header)} fields like the header, got {len(row)}; "
+                                   "quote prompts that contain commas")
+            if not row[text].strip():
+                raise PromptsError(f"{path}:{line}: empty prompt")
+            prompts.append(BenchPrompt(len(prompts), row[text].strip(), row[category].strip() or "uncategorized"))
+        line, row = _next_csv_row(reader, path)
     return prompts
 
 
 def _read_jsonl(path: Path) -> list[BenchPrompt]:
     prompts = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(_read_text(path).splitlines(), start=1):
         if not line.strip():
             continue
         try:
