@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from openimagen.cli import UserError
-from openimagen.cli.command import Command
+from openimagen.cli.command import Command, hide_weight_loading_bar
 
 
 @click.command("export", cls=Command)
@@ -14,7 +14,8 @@ from openimagen.cli.command import Command
 @click.option("--checkpoint", "checkpoints", multiple=True, metavar="STAGE=DIR",
               help="Use this checkpoint for a stage (default: the stage's latest), e.g. --checkpoint 1=run/stage-1/"
                    "checkpoints/step-00002000.")
-@click.option("--out", default=None, metavar="DIR", help="Output folder.  [default: OUTPUT_DIR/cascade]")
+@click.option("--out", default=None, metavar="DIR",
+              help="Output folder: new, empty, or a saved cascade (replaced).  [default: OUTPUT_DIR/cascade]")
 @click.option("--fp16", is_flag=True, help="Store the weights as float16 (half the size; sampling stays fp32).")
 @click.option("--no-raw", is_flag=True, help="Only the EMA weights (the ones sampling uses).")
 def export(config_path: str, overrides: tuple[str, ...], checkpoints: tuple[str, ...], out: str | None, fp16: bool,
@@ -25,10 +26,12 @@ def export(config_path: str, overrides: tuple[str, ...], checkpoints: tuple[str,
     """
     import torch
 
+    from openimagen.train.checkpoint import CheckpointError
     from openimagen.train.config import load_config
-    from openimagen.train.run import export_cascade
+    from openimagen.train.run import ExportError, export_cascade
     from openimagen.config import ConfigError
 
+    hide_weight_loading_bar()
     chosen = {}
     for item in checkpoints:
         stage, _, path = item.partition("=")
@@ -39,6 +42,6 @@ def export(config_path: str, overrides: tuple[str, ...], checkpoints: tuple[str,
         config = load_config(config_path, overrides)
         directory = export_cascade(config, out, checkpoints=chosen, dtype=torch.float16 if fp16 else None,
                                    raw=not no_raw)
-    except (ConfigError, FileNotFoundError) as error:
+    except (ConfigError, FileNotFoundError, CheckpointError, ExportError) as error:
         raise UserError(str(error)) from error
     click.echo(f"wrote {directory}")

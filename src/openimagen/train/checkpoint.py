@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 from pathlib import Path
+from typing import Any, Callable
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -152,34 +153,38 @@ def load_checkpoint(path: str | Path) -> tuple[dict[str, dict[str, torch.Tensor]
     return tensors, state
 
 
+def _newest_good(root: str | Path, load: Callable[[Path], Any], what_to_do: str) -> tuple[Path, Any] | None:
+    """(path, load(path)) of the newest checkpoint under `root` that `load` accepts; each damaged newer one is
+    logged as a warning naming its bad file. None if there is none at all; CheckpointError naming the newest
+    damaged file if all are damaged."""
+    checkpoints = list_checkpoints(root)
+    errors = []
+    for path in reversed(checkpoints):
+        try:
+            loaded = load(path)
+        except CheckpointError as error:
+            errors.append(error)
+            continue
+        for error in errors:
+            logger.warning(f"{error}; skipped that checkpoint, fell back to {path.name}")
+        return path, loaded
+    if errors:
+        older = f" (and the {len(errors) - 1} older one(s))" if len(errors) > 1 else ""
+        raise CheckpointError(f"every checkpoint in {root} is damaged: {errors[0]}{older}; {what_to_do}")
+    return None
+
+
 def load_latest_good_checkpoint(root: str | Path) -> tuple[Path, dict, dict] | None:
     """(path, tensors, state) of the newest checkpoint under `root` that loads and verifies; each damaged newer one
     is logged as a warning naming its bad file. None if there is none at all; CheckpointError if all are damaged."""
-    checkpoints = list_checkpoints(root)
-    for path in reversed(checkpoints):
-        try:
-            return (path, *load_checkpoint(path))
-        except CheckpointError as error:
-            logger.warning(f"{error}; skipping checkpoint {path.name}, falling back to the previous one")
-    if checkpoints:
-        raise CheckpointError(f"every checkpoint in {root} is damaged (see the warnings above); set "
-                              "train.resume = 'never' to start over, or restore one")
-    return None
+    found = _newest_good(root, load_checkpoint, "set train.resume = 'never' to start over, or restore one")
+    return None if found is None else (found[0], *found[1])
 
 
 def latest_good_checkpoint(root: str | Path) -> Path | None:
     """Like `load_latest_good_checkpoint`, but only verifies: the newest intact checkpoint directory."""
-    found = None
-    for path in reversed(list_checkpoints(root)):
-        try:
-            verify_checkpoint(path)
-            return path
-        except CheckpointError as error:
-            found = error
-            logger.warning(f"{error}; skipping checkpoint {path.name}, falling back to the previous one")
-    if found is not None:
-        raise CheckpointError(f"every checkpoint in {root} is damaged (see the warnings above)")
-    return None
+    found = _newest_good(root, verify_checkpoint, "restore one, or pass another with --checkpoint STAGE=DIR")
+    return None if found is None else found[0]
 
 
 def remove_stale_temp_dirs(root: str | Path) -> list[Path]:

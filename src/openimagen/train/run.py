@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 from pathlib import Path
 
 import torch
 from accelerate import Accelerator
+from safetensors import SafetensorError
 from safetensors.torch import load_file
 
 from openimagen.cascade import Cascade, TextEmbedder, build_stage_network
-from openimagen.train.checkpoint import latest_checkpoint, latest_good_checkpoint
+from openimagen.cascade.saved_folder import FORMAT
+from openimagen.config import ConfigError
+from openimagen.train.checkpoint import CheckpointError, latest_checkpoint, latest_good_checkpoint, verify_checkpoint
 from openimagen.train.config import ExperimentConfig
 from openimagen.train.stage_run import init_from_folder, make_embedder, stage_dir, train_stage
 from openimagen.train.trainer import TrainResult, make_accelerator
 
-__all__ = ["train", "export_cascade", "missing_stages"]
+__all__ = ["train", "export_cascade", "missing_stages", "ExportError", "check_export_folder"]
 
 
 def missing_stages(config: ExperimentConfig) -> list[int]:
@@ -25,31 +31,88 @@ def missing_stages(config: ExperimentConfig) -> list[int]:
             if latest_checkpoint(stage_dir(config, n) / "checkpoints") is None]
 
 
+class ExportError(ValueError):
+    """The export's output folder cannot be written, or holds something that is not a saved cascade."""
+
+
+def _holds_saved_cascade(directory: Path) -> bool:
+    try:
+        saved = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(saved, dict) and saved.get("format") == FORMAT
+
+
+def check_export_folder(directory: Path) -> None:
+    """The export replaces `directory` as a whole: it may be new, empty, or a saved cascade, never a file or a
+    folder holding anything else (which the export would delete)."""
+    if directory.exists() and not directory.is_dir():
+        raise ExportError(f"{directory} is a file, not a folder; export to a new folder (or over a saved cascade)")
+    if directory.is_dir() and any(directory.iterdir()) and not _holds_saved_cascade(directory):
+        raise ExportError(f"{directory} is a folder that does not hold a saved cascade (no openimagen config.json), "
+                          "and the export would delete what is in it; export to a new folder, or empty it first")
+
+
+def _chosen_checkpoint(config: ExperimentConfig, number: int, chosen: dict[int, Path]) -> Path | None:
+    """`chosen[number]` verified against its state.json, else the stage's newest intact checkpoint (None: none)."""
+    if number in chosen:
+        verify_checkpoint(chosen[number])
+        return chosen[number]
+    return latest_good_checkpoint(stage_dir(config, number) / "checkpoints")
+
+
+def _load_checkpoint_weights(network: torch.nn.Module, file: Path, number: int) -> None:
+    """`file` into stage `number`'s network; CheckpointError naming the file if it is unreadable or does not fit."""
+    try:
+        tensors = load_file(str(file))
+    except Exception as error:  # noqa: BLE001 - safetensors raises several types for a damaged header
+        raise CheckpointError(f"checkpoint file {file} is damaged ({error})") from None
+    expected = {k: tuple(v.shape) for k, v in network.state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in tensors.items()}
+    wrong = sorted(k for k in expected.keys() | found.keys() if expected.get(k) != found.get(k))
+    if wrong:
+        raise CheckpointError(f"{file} does not fit stage {number}'s network: {len(wrong)} tensor(s) missing, extra "
+                              f"or of another shape (e.g. {wrong[0]!r}); was it written for another stage or config?")
+    network.load_state_dict(tensors)
+
+
 def export_cascade(config: ExperimentConfig, directory: str | Path | None = None,
                    embedder: TextEmbedder | None = None, checkpoints: dict[int, str | Path] | None = None,
                    dtype: torch.dtype | None = None, raw: bool = True) -> Path:
-    """Assemble every stage's latest checkpoint (or `checkpoints[stage]`; EMA weights, raw kept too unless
-    `raw=False`) into `Cascade.save_pretrained` at `directory` (default `output_dir/cascade`), stored as `dtype`.
-    A stage without a checkpoint comes from `train.init_from` when it is set."""
+    """Assemble every stage's newest intact checkpoint (or `checkpoints[stage]`, verified too; EMA weights, raw kept
+    too unless `raw=False`) into `Cascade.save_pretrained` at `directory` (default `output_dir/cascade`: new, empty
+    or a saved cascade, see `check_export_folder`), stored as `dtype`. A stage without a checkpoint comes from
+    `train.init_from` when it is set."""
+    directory = Path(directory or Path(config.train.output_dir) / "cascade")
     checkpoints = {n: Path(c) for n, c in (checkpoints or {}).items()}
+    count = len(config.cascade.stages)
+    for number, path in sorted(checkpoints.items()):
+        if not 1 <= number <= count:
+            raise ConfigError(f"checkpoint {path} for stage {number}: no stage {number}; the config has stages "
+                              f"1..{count}")
+    check_export_folder(directory)
     missing = [n for n in missing_stages(config) if n not in checkpoints]
     if missing:
         raise FileNotFoundError(f"cannot export the cascade: stage(s) {missing} have no checkpoint in "
                                 f"{config.train.output_dir}; train them first (openimagen train CONFIG --stage N)")
+    found = {number: _chosen_checkpoint(config, number, checkpoints) for number in range(1, count + 1)}
     embedder = embedder or make_embedder(config)
     ema, raws = [], []
     for number, stage in enumerate(config.cascade.stages, start=1):
-        checkpoint = checkpoints.get(number) or latest_good_checkpoint(stage_dir(config, number) / "checkpoints")
         for weights, networks in (("ema", ema), ("model", raws))[:2 if raw else 1]:
             network = build_stage_network(stage, embedder.dim, number > 1, config.cascade.channels)
-            if checkpoint is None:
+            if found[number] is None:
                 init_from_folder(network, config, number)
             else:
-                network.load_state_dict(load_file(str(checkpoint / f"{weights}.safetensors")))
+                _load_checkpoint_weights(network, found[number] / f"{weights}.safetensors", number)
             networks.append(network)
-    directory = Path(directory or Path(config.train.output_dir) / "cascade")
-    Cascade(config.cascade, ema, embedder).save_pretrained(str(directory), raw_networks=raws if raw else None,
-                                                           dtype=dtype)
+    try:
+        Cascade(config.cascade, ema, embedder).save_pretrained(str(directory), raw_networks=raws if raw else None,
+                                                               dtype=dtype)
+    except (OSError, SafetensorError) as error:
+        # save_pretrained writes `.NAME.tmp-PID` beside the folder first, and leaves it behind when it fails
+        shutil.rmtree(directory.with_name(f".{directory.name}.tmp-{os.getpid()}"), ignore_errors=True)
+        raise ExportError(f"cannot write {directory}: {getattr(error, 'strerror', None) or error}") from error
     return directory
 
 
