@@ -1,5 +1,7 @@
 """`openimagen edit` end to end on a tiny saved cascade (8 -> 16 px, 2 steps, the real MiniLM encoder)."""
 
+import shutil
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -73,6 +75,9 @@ def test_edit_with_a_pad_outpaints_the_border(model, tmp_path):
     (["{scene}", "--mask", "{mask}", "--method", "trained", "a"], "has no stage trained with task = 'inpaint'"),
     (["{scene}", "--mask", "{mask}", "a red circle above a blue square"], "is 9 tokens long"),
     (["{scene}", "--mask", "{mask}", "--jump-n-sample", "0", "a"], "--jump-n-sample must be a positive integer"),
+    (["{scene}", "--mask", "{mask}", "a", "-o", "{scene}"], "-o {scene} would overwrite IMAGE {scene}"),
+    (["{scene}", "--mask", "{mask}", "a", "-o", "{mask}"], "-o {mask} would overwrite --mask {mask}"),
+    (["{tmp}/s-001.png", "--mask", "{mask}", "a", "b", "-o", "{tmp}/s.png"], "would overwrite IMAGE {tmp}/s-001.png"),
 ])
 def test_bad_input_is_one_line_naming_it_and_nothing_is_written(model, inputs, tmp_path, args, phrase):
     scene, mask = inputs
@@ -80,8 +85,9 @@ def test_bad_input_is_one_line_naming_it_and_nothing_is_written(model, inputs, t
     Image.new("L", (16, 16), 0).save(tmp_path / "black.png")
     (tmp_path / "notes.txt").write_text("not an image")
     names = dict(scene=scene, mask=mask, tmp=tmp_path)
-    before = set(tmp_path.iterdir())
-    result = cli("edit", *[a.format(**names) for a in args], "--model", model, "--threads", 1,
-                 "-o", tmp_path / "out.png")
+    shutil.copy(scene, tmp_path / "s-001.png")
+    before = {path: path.read_bytes() for path in tmp_path.iterdir()}
+    result = cli("edit", "-o", tmp_path / "out.png", *[a.format(**names) for a in args], "--model", model,
+                 "--threads", 1)
     assert_one_line_error(result, phrase.format(**names))
-    assert set(tmp_path.iterdir()) == before
+    assert {path: path.read_bytes() for path in tmp_path.iterdir()} == before

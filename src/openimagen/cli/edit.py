@@ -16,7 +16,7 @@ from openimagen.cli.checks import check_positive_ints
 from openimagen.cli.model_folder import model_fingerprint, read_saved_config, resolve_model
 from openimagen.cli.prompt_checks import check_prompts_are_utf8, note_empty_prompts
 from openimagen.cli.sample import check_numbers, load_cascade, new_recipe, sampling_options
-from openimagen.cli.sample_output import SampleWriter, check_output
+from openimagen.cli.sample_output import SampleWriter, check_output, output_paths
 from openimagen.cli.threads import set_threads
 
 EXAMPLES = """
@@ -49,6 +49,17 @@ def open_input(path: str, option: str):
             return image.copy()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise UserError(f"{option} {path}: not an image Pillow can read ({error})") from error
+
+
+def check_not_an_input(out: Path, count: int, inputs: dict[str, str | None]) -> None:
+    """None of the `count` output paths (out.png, or out-000.png ...) is one of the input files (option -> path):
+    the edit would replace its own IMAGE or --mask."""
+    for path in output_paths(out, count):
+        for option, given in inputs.items():
+            if given is not None and (path.resolve() == Path(given).resolve()
+                                      or path.exists() and path.samefile(given)):
+                raise UserError(f"-o {out} would overwrite {option} {given} with the edit ({path}); choose another "
+                                f"output name")
 
 
 def file_digest(path: str) -> str:
@@ -89,6 +100,7 @@ def edit(image, prompts, mask, pad, output, model, method, jump_length, jump_n_s
         raise UserError('give a PROMPT after IMAGE, e.g. openimagen edit scene.png --mask mask.png "a red circle"')
     check_prompts_are_utf8(list(prompts))
     note_empty_prompts(list(prompts))
+    check_not_an_input(out, len(prompts) * (num_images or 1), {"IMAGE": image, "--mask": mask})
     source = open_input(image, "IMAGE")
     mask_image = open_input(mask, "--mask") if mask is not None else None
     folder = resolve_model(model)
