@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 from scipy import linalg
 
-from openimagen.eval import inception
+from openimagen.eval import features, inception
 from openimagen.eval.frechet import feature_statistics, frechet_distance
 from cascade_helpers import one_thread  # noqa: F401 - autouse fixture
 from cli_helpers import assert_one_line_error, cli
@@ -92,3 +92,30 @@ def test_an_unreadable_image_is_named_in_one_line(tmp_path, weights):
     folder = image_folder(tmp_path / "a", 0, count=2)
     (folder / "broken.png").write_bytes(b"not a png")
     assert_one_line_error(cli("eval", "fid", folder, folder, "--weights", weights), "broken.png")
+
+
+def damaged_feature_folder(tmp_path, damage):
+    folder = tmp_path / "features"
+    folder.mkdir()
+    for path in features.WEIGHTS_DIR.iterdir():
+        (folder / path.name).write_bytes(path.read_bytes())
+    damage(folder)
+    return folder
+
+
+def truncate_weights(folder):
+    path = folder / features.WEIGHTS_FILE
+    path.write_bytes(path.read_bytes()[:1000])
+
+
+@pytest.mark.parametrize("damage, phrase", [
+    (truncate_weights, "features/model.safetensors is damaged"),
+    (lambda folder: (folder / features.WEIGHTS_FILE).unlink(), "features has no model.safetensors, so it is not"),
+    (lambda folder: (folder / features.CONFIG_FILE).write_text("{"), "features/config.json is damaged (not JSON"),
+])
+def test_damaged_shapes_weights_are_named_not_blamed_on_the_install(tmp_path, damage, phrase):
+    folder = image_folder(tmp_path / "a", 0, count=2)
+    result = cli("eval", "fid", folder, folder, "--features", "shapes", "--weights",
+                 damaged_feature_folder(tmp_path, damage))
+    assert_one_line_error(result, phrase)
+    assert "reinstall" not in result.stderr

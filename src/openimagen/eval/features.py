@@ -86,6 +86,27 @@ def to_input(images: Sequence[Image.Image] | torch.Tensor, size: int = 64) -> to
     return batch.contiguous()   # one memory layout: channels-last input would take another conv kernel (~1e-4 off)
 
 
+_RETRAIN = "retrain it with `python scripts/train_shapes_features.py`"
+
+
+def check_feature_folder(directory: str | Path | None) -> None:
+    """FileNotFoundError naming what is missing: a given `directory` that is a file, absent, or without config.json /
+    model.safetensors; for the shipped network (None), the install is incomplete."""
+    if directory is None:
+        for path in (WEIGHTS_DIR / CONFIG_FILE, WEIGHTS_DIR / WEIGHTS_FILE):
+            if not path.is_file():
+                raise FileNotFoundError(f"shapes feature network: {path} is missing; reinstall openimagen or "
+                                        f"{_RETRAIN}")
+        return
+    folder = Path(directory)
+    missing = [name for name in (CONFIG_FILE, WEIGHTS_FILE) if not (folder / name).is_file()]
+    what = ("is a file" if folder.is_file() else "does not exist" if not folder.exists()
+            else f"has no {' or '.join(missing)}" if missing else "")
+    if what:
+        raise FileNotFoundError(f"{folder} {what}, so it is not a shapes feature network folder ({CONFIG_FILE} + "
+                                f"{WEIGHTS_FILE}); pass one, or omit the weights to use the shipped network")
+
+
 class ShapesFeatureExtractor:
     """Callable: images (PIL list or [b, 3, h, w] tensor in [-1, 1]) -> features [b, feature_dim] (float32)."""
 
@@ -95,16 +116,22 @@ class ShapesFeatureExtractor:
     @classmethod
     def load(cls, directory: str | Path | None = None) -> "ShapesFeatureExtractor":
         """The shipped network (or one saved in `directory` by the training script)."""
+        check_feature_folder(directory)
         directory = Path(directory) if directory is not None else WEIGHTS_DIR
-        for name in (CONFIG_FILE, WEIGHTS_FILE):
-            if not (directory / name).is_file():
-                raise FileNotFoundError(f"shapes feature network: {directory / name} is missing; reinstall openimagen "
-                                        "or retrain it with `python scripts/train_shapes_features.py`")
-        config = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
+        try:
+            config = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ValueError(f"{directory / CONFIG_FILE} is damaged (not JSON: {error}); {_RETRAIN}") from error
         if not isinstance(config, dict) or "model" not in config:
             raise ValueError(f"{directory / CONFIG_FILE}: no 'model' section; write it with the training script")
         net = ShapesFeatureNet(FeatureNetConfig.from_dict(config["model"]))
-        net.load_state_dict({k: v.float() for k, v in load_file(directory / WEIGHTS_FILE).items()})
+        try:
+            tensors = load_file(directory / WEIGHTS_FILE)
+            net.load_state_dict({k: v.float() for k, v in tensors.items()})
+        except Exception as error:  # noqa: BLE001 - safetensors raises its own error types for damaged files
+            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise ValueError(f"{directory / WEIGHTS_FILE} is damaged or does not fit {directory / CONFIG_FILE} "
+                             f"({first[:200]}); copy it again, or {_RETRAIN}") from error
         return cls(net)
 
     @property
