@@ -57,3 +57,11 @@ def test_a_text_encoder_that_cannot_be_loaded_is_exit_2(tmp_path):
     result = train(tmp_path, f"data.source={tmp_path / 'images'}", f"cascade.text_encoder='{tmp_path / 'no_enc'}'")
     assert_one_line_error(result, "is not a folder; pass a folder written by save_pretrained")
     assert result.exit_code == 2 and "--debug" not in result.stderr
+
+
+def test_a_data_folder_whose_captions_are_all_empty_is_one_line_saying_so(tmp_path):
+    write_folder(str(tmp_path / "images"), 2)
+    for caption in (tmp_path / "images").glob("*.txt"):
+        caption.write_text("\n")
+    result = train(tmp_path, f"data.source={tmp_path / 'images'}")
+    assert_one_line_error(result, "no usable samples, all 2 inputs skipped (2 empty_caption)")

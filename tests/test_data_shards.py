@@ -63,6 +63,17 @@ def test_truncated_shard_and_incomplete_samples_are_counted_not_fatal(tmp_path):
     assert any("00001.tar" in where for where, _, _ in dataset.skip_report.examples)
 
 
+def test_a_shard_sample_with_an_empty_caption_is_skipped_and_counted(tmp_path):
+    write_shards(str(tmp_path), 1, 2)
+    from webdataset import TarWriter
+    with TarWriter(str(tmp_path / "00001.tar")) as sink:
+        sink.write({"__key__": "emptytxt", "jpg": b"\xff\xd8 not decoded", "txt": " "})
+        sink.write({"__key__": "emptyjson", "jpg": b"\xff\xd8 not decoded", "json": {"caption": ""}})
+    dataset = build_dataset(str(tmp_path / "{00000..00001}.tar"), 8, epochs=1, shuffle=False)
+    assert len(_keys(dataset)) == 2
+    assert dataset.skip_report.counts == {"empty_caption": 2}
+
+
 def test_a_stream_without_any_sample_fails_clearly_instead_of_spinning(tmp_path):
     with pytest.raises(RuntimeError, match="found no samples"):
         next(iter(build_dataset(str(tmp_path / "missing.tar"), 8)))

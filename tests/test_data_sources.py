@@ -5,7 +5,8 @@ from collections import Counter
 import pytest
 import torch
 
-from openimagen.data import ManifestError, build_dataset, collate, make_loader, read_manifest, source_type
+from openimagen.data import (DataSourceError, ManifestError, build_dataset, collate, make_loader, read_manifest,
+                             source_type)
 from openimagen.data.preprocess import image_to_tensor, resize_and_crop
 from openimagen.data.synthetic import synthetic_image, write_folder
 
@@ -40,6 +41,39 @@ def test_csv_and_jsonl_manifests_give_the_same_items_and_count_missing_files(tmp
         assert dataset.skip_report.counts == {"missing": 1}
     assert results[0] == results[1]
     assert [r[:2] for r in results[0]] == [("img/00000", "a, quoted caption"), ("img/00002", "two")]
+
+
+def test_an_empty_caption_file_is_skipped_and_counted_not_trained_as_unconditional(tmp_path):
+    write_folder(str(tmp_path), 3)
+    (tmp_path / "00001.txt").write_text("")
+    (tmp_path / "00002.txt").write_text("  \n")
+    dataset = build_dataset(str(tmp_path), 8, epochs=1, shuffle=False)
+    assert [item["caption"] for item in dataset] == ["image 0"]
+    assert dataset.skip_report.counts == {"empty_caption": 2}
+    assert dataset.skip_report.examples[0][2] == "00001.txt is empty; write the caption in it"
+
+
+@pytest.mark.parametrize("name, line, text", [
+    ("m.csv", 3, 'path,caption\nimg/00000.jpg,zero\nimg/00001.jpg,""\nimg/00002.jpg, \n'),
+    ("m.jsonl", 2, '{"path": "img/00000.jpg", "caption": "zero"}\n{"path": "img/00001.jpg", "caption": ""}\n'
+                   '{"path": "img/00002.jpg", "caption": " "}\n'),
+])
+def test_a_manifest_row_with_an_empty_caption_is_skipped_and_counted(tmp_path, name, line, text):
+    write_folder(str(tmp_path / "img"), 3)
+    (tmp_path / name).write_text(text)
+    dataset = build_dataset(str(tmp_path / name), 8, epochs=1, shuffle=False)
+    assert [item["caption"] for item in dataset] == ["zero"]
+    assert dataset.skip_report.counts == {"empty_caption": 2}
+    where, _, detail = dataset.skip_report.examples[0]
+    assert where.endswith("00001.jpg") and detail == f"{tmp_path / name}:{line} has an empty caption"
+
+
+def test_a_source_whose_captions_are_all_empty_says_so(tmp_path):
+    write_folder(str(tmp_path), 2)
+    for caption in tmp_path.glob("*.txt"):
+        caption.write_text("")
+    with pytest.raises(DataSourceError, match=r"no usable samples, all 2 inputs skipped \(2 empty_caption\)"):
+        build_dataset(str(tmp_path), 8)
 
 
 @pytest.mark.parametrize("name, text, message", [

@@ -86,7 +86,8 @@ def _build(source, resolution, random_crop, min_size, rank, world_size, seed, ep
     if kind == "folder":
         path = take("path")["path"]
         report = SkipReport()
-        dataset = IndexedStream(scan_folder(path, report), preprocess, shuffle=shuffle, name=f"folder:{path}", **common)
+        samples = usable(scan_folder(path, report), report, f"folder:{path}")
+        dataset = IndexedStream(samples, preprocess, shuffle=shuffle, name=f"folder:{path}", **common)
         dataset.skip_report = report                                 # keeps the images found without captions
         return dataset
     if kind == "manifest":
@@ -102,11 +103,25 @@ def _build(source, resolution, random_crop, min_size, rank, world_size, seed, ep
     return build_shapes_stream(spec, preprocess, shuffle=shuffle, **common)
 
 
+def usable(samples: list, report: SkipReport, name: str) -> list:
+    """`samples`, or, when every input was skipped, an error saying why (reasons and the first few inputs)."""
+    if not samples and report.total:
+        reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(report.counts.items()))
+        raise ValueError(f"{name}: no usable samples, all {report.total} inputs skipped ({reasons}), e.g. "
+                         f"{report.examples_line()}; fix them")
+    return samples
+
+
 def _manifest_stream(path: str, preprocess: Preprocess, shuffle: bool, example_weight: ExampleWeight | None,
                      common: dict) -> IndexedStream:
+    report = SkipReport()                                            # keeps the rows with an empty caption
     if example_weight is None:
-        return IndexedStream(read_manifest(path), preprocess, shuffle=shuffle, name=f"manifest:{path}", **common)
-    samples = read_manifest(path, example_weight.field, example_weight.default)
+        samples = usable(read_manifest(path, report=report), report, f"manifest:{path}")
+        dataset = IndexedStream(samples, preprocess, shuffle=shuffle, name=f"manifest:{path}", **common)
+        dataset.skip_report = report
+        return dataset
+    samples = usable(read_manifest(path, example_weight.field, example_weight.default, report=report), report,
+                     f"manifest:{path}")
     weights = example_weight.weights([s.weight for s in samples])
     if example_weight.mode == "loss":
         samples, sampling = [dataclasses.replace(s, weight=float(w)) for s, w in zip(samples, weights)], None
@@ -115,4 +130,5 @@ def _manifest_stream(path: str, preprocess: Preprocess, shuffle: bool, example_w
     dataset = IndexedStream(samples, preprocess, shuffle=shuffle, sampling_weights=sampling,
                             name=f"manifest:{path}", **common)
     dataset.example_weights = weights
+    dataset.skip_report = report
     return dataset

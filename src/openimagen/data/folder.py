@@ -20,7 +20,7 @@ def scan_folder(root: str, report: SkipReport | None = None) -> list[Sample]:
     """All images under `root` (sorted, recursive) that have a caption `<stem>.txt` beside them.
 
     Images without a caption file are skipped and counted in `report` ("no_caption"), as are those whose caption
-    is not UTF-8 ("caption_not_utf8").
+    is not UTF-8 ("caption_not_utf8") or empty ("empty_caption": the trainer drops captions for guidance itself).
     Keys are the relative paths without extension, e.g. "cats/0001".
     """
     if not os.path.isdir(root):
@@ -44,6 +44,10 @@ def scan_folder(root: str, report: SkipReport | None = None) -> list[Sample]:
             except NotUtf8Error as error:
                 if report is not None:
                     report.record(path, "caption_not_utf8", str(error))
+                continue
+            if not caption:
+                if report is not None:
+                    report.record(path, "empty_caption", f"{stem}.txt is empty; write the caption in it")
                 continue
             samples.append(Sample(path=path, caption=caption, key=key))
     return samples

@@ -11,6 +11,7 @@ from openimagen.files import read_utf8
 
 from .errors import DataSourceError
 from .indexed import Sample
+from .skips import SkipReport
 from .weights import parse_score
 
 
@@ -36,7 +37,16 @@ def _sample(manifest: str, line: int, path, caption, score: float | None = None)
     return Sample(path=full, caption=caption.strip(), key=os.path.splitext(path)[0], weight=score)
 
 
-def _read_jsonl(manifest: str, field: str | None, default: float | None) -> list[Sample]:
+def _without_empty_captions(manifest: str, rows: list[tuple[int, Sample]],
+                            report: SkipReport | None) -> list[Sample]:
+    """The samples whose caption is not empty; the others are counted in `report` ("empty_caption")."""
+    for line, sample in rows:
+        if not sample.caption and report is not None:
+            report.record(sample.path, "empty_caption", f"{manifest}:{line} has an empty caption")
+    return [sample for _, sample in rows if sample.caption]
+
+
+def _read_jsonl(manifest: str, field: str | None, default: float | None) -> list[tuple[int, Sample]]:
     samples = []
     for line, text in enumerate(read_utf8(manifest).split("\n"), start=1):
         if not text.strip():
@@ -48,12 +58,12 @@ def _read_jsonl(manifest: str, field: str | None, default: float | None) -> list
                                 'object like {"path": "a.jpg", "caption": "a cat"}') from None
         if not isinstance(row, dict) or "path" not in row or "caption" not in row:
             raise ManifestError(f"{manifest}:{line}: each line needs the keys 'path' and 'caption', got {text.strip()[:80]!r}")
-        samples.append(_sample(manifest, line, row["path"], row["caption"],
-                               _score(manifest, line, row.get(field) if field else None, field, default)))
+        samples.append((line, _sample(manifest, line, row["path"], row["caption"],
+                                      _score(manifest, line, row.get(field) if field else None, field, default))))
     return samples
 
 
-def _read_csv(manifest: str, field: str | None, default: float | None) -> list[Sample]:
+def _read_csv(manifest: str, field: str | None, default: float | None) -> list[tuple[int, Sample]]:
     samples = []
     with io.StringIO(read_utf8(manifest), newline="") as f:
         reader = csv.reader(f)
@@ -72,19 +82,21 @@ def _read_csv(manifest: str, field: str | None, default: float | None) -> list[S
                 raise ManifestError(f"{manifest}:{line}: expected {len(header)} fields like the header, got {len(row)}; "
                                     "quote captions that contain commas")
             score = _score(manifest, line, None if i_score is None else row[i_score], field, default)
-            samples.append(_sample(manifest, line, row[i_path], row[i_caption], score))
+            samples.append((line, _sample(manifest, line, row[i_path], row[i_caption], score)))
     return samples
 
 
-def read_manifest(manifest: str, score_field: str | None = None, default: float | None = None) -> list[Sample]:
+def read_manifest(manifest: str, score_field: str | None = None, default: float | None = None,
+                  report: SkipReport | None = None) -> list[Sample]:
     """Samples of a `.csv` (header with `path`, `caption`) or `.jsonl` manifest; relative paths are
-    relative to the manifest's folder. Missing image files are skipped later, not here. With `score_field`, each
+    relative to the manifest's folder. Rows with an empty caption are skipped and counted in `report`
+    ("empty_caption"); missing image files are skipped later, not here. With `score_field`, each
     sample's `weight` is that column's number (>= 0; `default` for rows without it, else an error)."""
     if not os.path.isfile(manifest):
         raise FileNotFoundError(f"manifest {manifest!r} does not exist")
     ext = os.path.splitext(manifest)[1].lower()
     if ext == ".csv":
-        return _read_csv(manifest, score_field, default)
+        return _without_empty_captions(manifest, _read_csv(manifest, score_field, default), report)
     if ext in (".jsonl", ".ndjson"):
-        return _read_jsonl(manifest, score_field, default)
+        return _without_empty_captions(manifest, _read_jsonl(manifest, score_field, default), report)
     raise ManifestError(f"manifest {manifest!r}: unknown format {ext!r}; use .csv or .jsonl")

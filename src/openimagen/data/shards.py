@@ -114,5 +114,7 @@ class ShardStream(ImageTextStream):
         if payload is None or caption is None:
             missing = "image (.jpg/.png/.webp)" if payload is None else "caption (.txt or .json 'caption')"
             payload, caption = SkipSample("incomplete_sample", f"no {missing}"), ""
+        elif not caption and not isinstance(payload, SkipSample):
+            payload = SkipSample("empty_caption", "its caption is empty")
         return Record(index=index, key=key, caption=caption, payload=payload, where=where,
                       seed=f"{self.seed}:{slot}:{index}")
