@@ -3,11 +3,13 @@ written, bit-identical to an uninterrupted run), prompts files, and the processe
 
 import importlib
 import json
+import warnings
 
 import pytest
 from PIL import Image
 
 from openimagen.eval.drawbench import PromptsError, prompt_seed, read_prompts
+from openimagen.text import TruncationWarning
 from cascade_helpers import one_thread  # noqa: F401 - autouse fixture
 from cli_helpers import assert_one_line_error, cli, save_tiny_model
 
@@ -98,6 +100,16 @@ def test_ctrl_c_says_what_was_written_and_the_same_command_resumes(tmp_path, mod
     monkeypatch.undo()
     result = generate(model, sheet, tmp_path / "run")
     assert "wrote 4 image(s) for 2 prompt(s)" in result.output and "1 prompt(s) were already complete" in result.output
+
+
+def test_long_prompts_are_said_once_in_a_plain_line_not_as_python_warnings(tmp_path, model, sheet):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = generate(model, sheet, tmp_path / "run")
+    assert [line for line in result.stderr.splitlines() if "longer than" in line] == [
+        "warning: 1 prompt(s) are longer than the 8 tokens the model's text encoder reads and are cut (the first: "
+        "prompt 1, 'A cat, then a dog.')"]
+    assert not [w for w in caught if issubclass(w.category, TruncationWarning)]
 
 
 def test_jsonl_prompts_keep_shapes_world_specs_and_default_the_category(tmp_path):

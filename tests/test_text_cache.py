@@ -112,7 +112,7 @@ def test_flipped_byte_is_detected_and_names_the_shard(encoder, cache_dir, tmp_pa
     assert torch.equal(cache[0], EmbeddingCache(cache_dir)[0])       # other shards still readable
     with pytest.raises(CacheError, match="shard-00001.safetensors is corrupt"):
         cache[5]
-    with pytest.warns(UserWarning, match="corrupt"):                 # a rerun repairs it
+    with pytest.warns(UserWarning, match="shard-00001.safetensors is corrupt .*; encoding it again"):   # repaired
         result = encode_captions(CAPTIONS, encoder, tmp_path, SHARD, batch_size=BATCH, progress=False)
     assert result.shards_written == 1 and shard_bytes(tmp_path) == shard_bytes(cache_dir)
 

@@ -102,3 +102,44 @@ def test_ctrl_c_says_how_many_shards_are_complete_and_the_same_command_resumes(t
     monkeypatch.undo()
     again = CliRunner().invoke(main, args)
     assert again.exit_code == 0 and "2 shards written, 2 already complete" in again.output
+
+
+@pytest.mark.parametrize("text, what", [("", "the file has no captions"), ("\n \n", "all 2 captions in the file are empty")])
+def test_encode_refuses_a_file_without_captions_in_one_line(tmp_path, text, what):
+    (tmp_path / "empty.txt").write_text(text)
+    result = CliRunner().invoke(main, ["encode", str(tmp_path / "empty.txt"), str(tmp_path / "out")])
+    assert result.exit_code == 2 and result.stderr.strip() == f"Error: {tmp_path / 'empty.txt'}: {what}; write one " \
+        "caption per line (.txt) or per record (.jsonl / .csv)"
+    assert not (tmp_path / "out").exists()
+
+
+def test_encode_says_how_many_captions_are_empty_and_keeps_them(tmp_path):
+    write_manifests(tmp_path)                     # caption 2 of 4 is an empty line
+    result = CliRunner().invoke(main, ["encode", str(tmp_path / "captions.txt"), str(tmp_path / "out"),
+                                       "--max-length", "16"])
+    assert result.exit_code == 0, result.output
+    assert f"note: 1 of 4 captions in {tmp_path / 'captions.txt'} are empty (the first: caption 2)" in result.stderr
+    assert len(EmbeddingCache(tmp_path / "out")) == 4 and EmbeddingCache(tmp_path / "out")[1].shape[0] == 0
+
+
+def test_encode_says_a_corrupt_shard_is_encoded_again_in_one_plain_line(tmp_path):
+    write_manifests(tmp_path)
+    args = ["encode", str(tmp_path / "captions.txt"), str(tmp_path / "out"), "--max-length", "16", "--shard-size", 2]
+    assert CliRunner().invoke(main, [str(a) for a in args]).exit_code == 0
+    shard = tmp_path / "out" / "shard-00001.safetensors"
+    shard.write_bytes(shard.read_bytes()[:-8] + bytes(8))
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    assert result.exit_code == 0 and "1 shards written, 1 already complete" in result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == [f"warning: {shard} is corrupt (it does not match shard-00001.json); encoding it again"]
+    assert "cache_writer.py" not in result.stderr
+
+
+def test_encode_says_once_in_a_plain_line_that_long_captions_are_cut(tmp_path):
+    (tmp_path / "long.txt").write_text("a caption with far more words than eight tokens can hold\n" * 3)
+    result = CliRunner().invoke(main, ["encode", str(tmp_path / "long.txt"), str(tmp_path / "out"),
+                                       "--max-length", "8", "--batch-size", "1"])
+    assert result.exit_code == 0, result.output
+    cut = [line for line in result.stderr.splitlines() if "truncated" in line]
+    assert len(cut) == 1 and cut[0].startswith("warning: 1 of 1 prompts were longer than max_length=8") and \
+        "TruncationWarning" not in result.stderr

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+import warnings
 
 import click
 
@@ -64,6 +65,7 @@ def generate(model, prompts_file, out_dir, seed, images_per_prompt, steps, guida
     from openimagen.cli.recipe import resolve_settings
     from openimagen.cli.sample import load_cascade
     from openimagen.eval.drawbench import PromptsError, missing_images, read_prompts, start_run
+    from openimagen.text import TruncationWarning
 
     if threads:
         torch.set_num_threads(threads)
@@ -97,9 +99,11 @@ def generate(model, prompts_file, out_dir, seed, images_per_prompt, steps, guida
     who = f"process {state.process_index}: " if state.num_processes > 1 else ""
     written, prompts_done = 0, 0
     try:
-        for prompt in bar:
-            written += generate_prompt(cascade, prompt, out_dir, record, settings, fingerprint, folder)
-            prompts_done += 1
+        with warnings.catch_warnings():           # cut prompts: said once above, not in Python's warning format
+            warnings.simplefilter("ignore", TruncationWarning)
+            for prompt in bar:
+                written += generate_prompt(cascade, prompt, out_dir, record, settings, fingerprint, folder)
+                prompts_done += 1
     except KeyboardInterrupt:
         bar.close()
         click.echo(f"{who}interrupted: wrote {written} image(s) for {prompts_done} of {len(todo)} prompt(s) to "

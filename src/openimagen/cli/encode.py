@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -58,10 +60,12 @@ def encode(captions, out_dir, encoder_name, max_length, layers, field, batch_siz
         device = f"cuda:{os.environ['LOCAL_RANK']}"      # one GPU per process under torchrun / accelerate
     try:
         texts = read_captions(captions, field=field)
+        check_captions(captions, texts)
         encoder = load_encoder(encoder_name, max_length=max_length, device=device, dtype=dtype,
                                layers=_parse_layers(layers))
-        result = encode_captions(texts, encoder, out_dir, shard_size=shard_size, rank=rank, world_size=world_size,
-                                 batch_size=batch_size)
+        with plain_warnings():
+            result = encode_captions(texts, encoder, out_dir, shard_size=shard_size, rank=rank,
+                                     world_size=world_size, batch_size=batch_size)
     except (CacheError, EncoderNotFoundError, ValueError) as error:
         raise UserError(str(error)) from error
     except KeyboardInterrupt:
@@ -69,6 +73,39 @@ def encode(captions, out_dir, encoder_name, max_length, layers, field, batch_siz
         sys.exit(130)
     click.echo(f"{out_dir}: {result.shards_written} shards written, {result.shards_skipped} already complete "
                f"({result.captions_encoded} captions encoded with {encoder.id})")
+
+
+def check_captions(path: str, texts: list[str]) -> None:
+    """Refuse a file without captions; say how many are empty (kept: an empty line is the empty caption)."""
+    blank = [i for i, text in enumerate(texts) if not text.strip()]
+    if len(blank) == len(texts):
+        what = f"all {len(texts)} captions in the file are empty" if texts else "the file has no captions"
+        raise UserError(f"{path}: {what}; write one caption per line (.txt) or per record (.jsonl / .csv)")
+    if blank:
+        click.echo(f"note: {len(blank)} of {len(texts)} captions in {path} are empty (the first: caption "
+                   f"{blank[0] + 1}); each is stored as the empty caption (zero tokens)", err=True)
+
+
+@contextmanager
+def plain_warnings():
+    """Library warnings as one `warning: ...` line each on stderr (no source line); cut captions said once."""
+    from tqdm.auto import tqdm
+
+    from openimagen.text import TruncationWarning
+
+    said = []
+
+    def show(message, category, *_args, **_kwargs) -> None:
+        if issubclass(category, TruncationWarning):
+            if said:
+                return
+            said.append(category)
+            message = f"{message}; the long captions of later batches are cut the same way"
+        tqdm.write(f"warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
 
 
 def cache_progress(out_dir: str) -> str:

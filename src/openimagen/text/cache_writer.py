@@ -99,6 +99,7 @@ def _shard_complete(out_dir: Path, shard: int) -> bool:
     try:
         fmt.verify_shard(out_dir, shard)
         return True
-    except fmt.CacheError as error:
-        warnings.warn(f"{error}; encoding it again", stacklevel=3)
+    except fmt.CacheError:
+        warnings.warn(f"{fmt.shard_path(out_dir, shard)} is corrupt (it does not match "
+                      f"{fmt.shard_record_path(out_dir, shard).name}); encoding it again", stacklevel=3)
         return False
