@@ -111,6 +111,16 @@ def test_a_config_that_is_not_utf8_names_the_file(tmp_path):
         load_config(path)
 
 
+def test_a_config_that_cannot_be_read_names_the_file(tmp_path, monkeypatch):
+    def refuse(self):
+        raise PermissionError(13, "denied")
+
+    path = write(tmp_path, BASE)
+    monkeypatch.setattr(type(path), "read_bytes", refuse)
+    with pytest.raises(ConfigError, match=r"config file '.*config\.toml' cannot be read \(denied\)"):
+        load_config(path)
+
+
 @pytest.mark.parametrize("network, message", [
     ('"tiny-nonexistent"', r"unknown network preset 'tiny-nonexistent'; choose one of \[.*'tiny-test-base'"),
     ('{ kind = "nope" }', r"unknown network kind 'nope'; expected one of \['efficient_unet', 'unet'\]"),
