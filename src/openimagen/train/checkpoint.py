@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from openimagen.files import give_default_mode, write_json_atomic
 
 __all__ = ["save_checkpoint", "load_checkpoint", "latest_checkpoint", "latest_good_checkpoint",
-           "load_latest_good_checkpoint", "list_checkpoints", "CheckpointError", "verify_checkpoint",
-           "remove_stale_temp_dirs"]
+           "load_latest_good_checkpoint", "list_checkpoints", "CheckpointError", "CheckpointWriteError",
+           "verify_checkpoint", "remove_stale_temp_dirs"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,10 @@ STATE_FILE = "state.json"
 
 class CheckpointError(RuntimeError):
     """A checkpoint directory is damaged or incomplete; the message names the file."""
+
+
+class CheckpointWriteError(CheckpointError):
+    """A checkpoint could not be written (full or read-only disk); the message names the folder."""
 
 
 def _sha256_and_fsync(path: Path) -> str:
@@ -78,11 +83,28 @@ def latest_checkpoint(root: str | Path) -> Path | None:
 def save_checkpoint(root: str | Path, step: int, tensors: dict[str, dict[str, torch.Tensor]], state: dict,
                     keep_last: int = 3) -> Path:
     """Write `tensors[name]` to `name.safetensors` and `state` to state.json in `root/step-N`, atomically; then
-    delete all but the newest `keep_last` checkpoints. Returns the checkpoint directory."""
+    delete all but the newest `keep_last` checkpoints. Returns the checkpoint directory. A write that fails (a full
+    or read-only disk) removes its temp directory and raises CheckpointWriteError naming `root`."""
     root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
     final = root / f"step-{step:08d}"
     tmp = root / f".tmp-{final.name}-{os.getpid()}"
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        _write_directory(tmp, tensors, {**state, "step": step})
+        _replace_directory(tmp, final)
+    except (OSError, SafetensorError) as error:
+        shutil.rmtree(tmp, ignore_errors=True)
+        reason = getattr(error, "strerror", None) or str(error)
+        raise CheckpointWriteError(f"cannot write checkpoint {final.name} in {root} ({reason}); free some space "
+                                   "there (or set another train.output_dir) and rerun to resume from the last "
+                                   "checkpoint") from error
+    for old in list_checkpoints(root)[:-keep_last]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def _write_directory(tmp: Path, tensors: dict[str, dict[str, torch.Tensor]], state: dict) -> None:
+    """Every tensor group and state.json (with the files' sha256) into a fresh `tmp`, all fsynced."""
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     checksums = {}
@@ -92,20 +114,21 @@ def save_checkpoint(root: str | Path, step: int, tensors: dict[str, dict[str, to
         save_file({k: v.detach().to("cpu").contiguous().clone() for k, v in group.items()}, str(file))
         give_default_mode(file)                        # safetensors creates 0600 files
         checksums[file.name] = _sha256_and_fsync(file)
-    write_json_atomic(tmp / STATE_FILE, {**state, "step": step, "tensor_files": sorted(tensors), "sha256": checksums},
+    write_json_atomic(tmp / STATE_FILE, {**state, "tensor_files": sorted(tensors), "sha256": checksums},
                       fsync=True, allow_nan=True, indent=1, sort_keys=True)
     _fsync_dir(tmp)
-    if final.exists():  # re-saving the same step (e.g. a signal right after a periodic save)
-        trash = root / f".trash-{final.name}-{os.getpid()}"
+
+
+def _replace_directory(tmp: Path, final: Path) -> None:
+    """Rename `tmp` to `final` (replacing it: re-saving the same step, e.g. a signal right after a periodic save)."""
+    if final.exists():
+        trash = final.with_name(f".trash-{final.name}-{os.getpid()}")
         os.replace(final, trash)
         os.replace(tmp, final)
         shutil.rmtree(trash, ignore_errors=True)
     else:
         os.replace(tmp, final)
-    _fsync_dir(root)
-    for old in list_checkpoints(root)[:-keep_last]:
-        shutil.rmtree(old, ignore_errors=True)
-    return final
+    _fsync_dir(final.parent)
 
 
 def _read_state(path: Path) -> dict:

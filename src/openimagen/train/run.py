@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -20,7 +21,8 @@ from openimagen.train.config import ExperimentConfig
 from openimagen.train.stage_run import init_from_folder, make_embedder, stage_dir, train_stage
 from openimagen.train.trainer import TrainResult, make_accelerator
 
-__all__ = ["train", "export_cascade", "missing_stages", "ExportError", "check_export_folder"]
+__all__ = ["train", "export_cascade", "missing_stages", "ExportError", "check_export_folder",
+           "check_output_dir"]
 
 
 def missing_stages(config: ExperimentConfig) -> list[int]:
@@ -116,10 +118,29 @@ def export_cascade(config: ExperimentConfig, directory: str | Path | None = None
     return directory
 
 
+def check_output_dir(path: str | Path) -> None:
+    """Create `path` if needed and write a small probe file in it, so a file, a read-only or full disk or a missing
+    permission is a ConfigError naming `train.output_dir` before any model loads (not an errno after it)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"train.output_dir = {str(path)!r} is a file, not a folder; set another train.output_dir")
+    probe = path / f".write-probe-{os.getpid()}"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(bytes(4096))
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            probe.unlink()
+        raise ConfigError(f"train.output_dir = {str(path)!r}: cannot write there ({error.strerror}); set another "
+                          "train.output_dir") from error
+    probe.unlink()
+
+
 def train(config: ExperimentConfig, stages: list[int] | None = None, accelerator: Accelerator | None = None,
           embedder: TextEmbedder | None = None) -> dict[int, TrainResult]:
     """Train `stages` (default `train.stages`) in order; stops early if one is interrupted by a signal.
     When every stage of the cascade has a checkpoint, the main process exports `output_dir/cascade`."""
+    check_output_dir(config.train.output_dir)
     accelerator = accelerator or make_accelerator(config.train.mixed_precision)
     embedder = embedder or make_embedder(config)
     results = {}

@@ -1,0 +1,67 @@
+"""Training's output on a disk it cannot write: train.output_dir checked before any model loads, a checkpoint save
+that fails (full disk) named in one line with its temp directory removed."""
+
+import pytest
+import torch
+from safetensors import SafetensorError
+
+import openimagen.train.checkpoint as checkpoint_module
+import openimagen.train.run as run_module
+from openimagen.train.checkpoint import CheckpointWriteError, list_checkpoints, save_checkpoint
+from cascade_helpers import one_thread  # noqa: F401 - autouse fixture
+from cli_helpers import assert_one_line_error, cli
+from test_train_loop import make_trainer
+
+
+def train(output_dir):
+    return cli("train", "configs/tiny-2stage.toml", "--stage", 1, "--set", f"train.output_dir={output_dir}")
+
+
+@pytest.fixture
+def no_model_loads(monkeypatch):
+    def fail(config):
+        raise AssertionError("the text encoder was loaded before train.output_dir was checked")
+
+    monkeypatch.setattr(run_module, "make_embedder", fail)
+
+
+def test_an_output_dir_that_is_a_file_is_refused_before_any_model_loads(tmp_path, no_model_loads):
+    (tmp_path / "existing.png").write_bytes(b"png")
+    assert_one_line_error(train(tmp_path / "existing.png"), "is a file, not a folder; set another train.output_dir")
+    assert_one_line_error(train(tmp_path / "existing.png" / "run"), "cannot write there (Not a directory)")
+
+
+@pytest.mark.parametrize("errno, reason", [(30, "Read-only file system"), (28, "No space left on device")])
+def test_an_output_dir_that_cannot_be_written_is_refused(tmp_path, no_model_loads, monkeypatch, errno, reason):
+    def cannot_write(path, *args, **kwargs):
+        raise OSError(errno, reason)
+
+    monkeypatch.setattr(run_module.Path, "write_bytes", cannot_write)
+    assert_one_line_error(train(tmp_path / "run"), f"'{tmp_path / 'run'}': cannot write there ({reason})")
+    assert not list((tmp_path / "run").iterdir())
+
+
+@pytest.mark.parametrize("error", [OSError(28, "No space left on device"),
+                                   SafetensorError("Error while serializing: I/O error: No space left on device")])
+def test_a_checkpoint_that_cannot_be_written_names_the_folder_and_leaves_no_temp(tmp_path, monkeypatch, error):
+    save_checkpoint(tmp_path, 1, {"model": {"w": torch.ones(1)}}, {})
+
+    def full_disk(tensors, path, *args, **kwargs):
+        open(path, "wb").write(b"half")
+        raise error
+
+    monkeypatch.setattr(checkpoint_module, "save_file", full_disk)
+    with pytest.raises(CheckpointWriteError, match=f"step-00000002 in {tmp_path} .*No space left on device"):
+        save_checkpoint(tmp_path, 2, {"model": {"w": torch.ones(1)}}, {})
+    assert [p.name for p in tmp_path.iterdir()] == ["step-00000001"]
+    assert list_checkpoints(tmp_path) == [tmp_path / "step-00000001"]
+
+
+def test_the_trainer_stops_on_a_failed_save_with_that_error(tmp_path, monkeypatch):
+    def full_disk(tensors, path, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(checkpoint_module, "save_file", full_disk)
+    with pytest.raises(CheckpointWriteError, match="cannot write checkpoint step-00000002"):
+        make_trainer(tmp_path, max_steps=2)[0].fit()
+    assert not list((tmp_path / "checkpoints").glob(".tmp-*"))
