@@ -91,6 +91,15 @@ def test_unknown_config_key_is_an_error_naming_the_key():
         get_preset("tiny-base", bogus=1)
 
 
+def test_a_misspelled_preset_kind_or_key_gets_a_suggestion():
+    with pytest.raises(ValueError, match=r"preset 'tiny-bsae' \(did you mean 'tiny-base'\?\); choose one of"):
+        get_preset("tiny-bsae")
+    with pytest.raises(ValueError, match=r"kind 'efficient-unet' \(did you mean 'efficient_unet'\?\)"):
+        config_from_dict({"kind": "efficient-unet"})
+    with pytest.raises(ValueError, match=r"\['num_res_blokcs'\] in unet config \(did you mean 'num_res_blocks'\?\)"):
+        config_from_dict({"kind": "unet", "num_res_blokcs": 3})
+
+
 @pytest.mark.parametrize("kwargs, field", [
     (dict(channel_mults=(1, 2), num_res_blocks=(1, 2, 3)), "num_res_blocks"),
     (dict(base_channels=0), "base_channels"),

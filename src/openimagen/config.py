@@ -11,15 +11,16 @@ import types
 import typing
 from typing import Any, Literal, Union
 
-__all__ = ["ConfigError", "from_dict", "to_dict", "check_choice", "check_positive"]
+__all__ = ["ConfigError", "from_dict", "to_dict", "check_choice", "check_positive", "did_you_mean"]
 
 
 class ConfigError(ValueError):
     """A config value or key is wrong; the message names the field (dotted path) and what to do."""
 
 
-def _suggest(key: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(key, known, n=1)
+def did_you_mean(key: object, known: typing.Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for the closest of `known` to a misspelled `key`, else ''."""
+    close = difflib.get_close_matches(key, list(known), n=1) if isinstance(key, str) else []
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
@@ -81,7 +82,7 @@ def from_dict(cls: type, data: dict, where: str = "") -> Any:
     prefix = f"{where}." if where else ""
     for key in data:
         if key not in fields:
-            raise ConfigError(f"unknown config key '{prefix}{key}'{_suggest(key, list(fields))}; "
+            raise ConfigError(f"unknown config key '{prefix}{key}'{did_you_mean(key, fields)}; "
                               f"valid keys: {', '.join(fields)}")
     kwargs = {k: _convert(v, hints[k], f"{prefix}{k}") for k, v in data.items()}
     for name, field in fields.items():

@@ -5,6 +5,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from openimagen.config import did_you_mean
+
 LOWRES_MODES = ("bilinear", "bicubic")
 
 
@@ -140,10 +142,12 @@ def config_from_dict(d: dict) -> UNetConfig | EfficientUNetConfig:
         raise ValueError(f"network config dict needs a 'kind' key, one of {sorted(CONFIG_KINDS)}")
     kind = d["kind"]
     if kind not in CONFIG_KINDS:
-        raise ValueError(f"unknown network kind {kind!r}; expected one of {sorted(CONFIG_KINDS)}")
+        raise ValueError(f"unknown network kind {kind!r}{did_you_mean(kind, CONFIG_KINDS)}; expected one of "
+                         f"{sorted(CONFIG_KINDS)}")
     cls = CONFIG_KINDS[kind]
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(d) - names - {"kind"})
     if unknown:
-        raise ValueError(f"unknown key(s) {unknown} in {kind} config; valid keys: {sorted(names)}")
+        hint = did_you_mean(unknown[0], names) if len(unknown) == 1 else ""
+        raise ValueError(f"unknown key(s) {unknown} in {kind} config{hint}; valid keys: {sorted(names)}")
     return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items() if k != "kind"})

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from openimagen.config import did_you_mean
+
 from .config import EfficientUNetConfig, UNetConfig
 
 T5_XXL_DIM = 4096   # the paper's text encoder width; the cascade overrides text_dim with its encoder's
@@ -45,7 +47,8 @@ def preset_names() -> list[str]:
 def get_preset(name: str, **overrides) -> UNetConfig | EfficientUNetConfig:
     """A named config with fields overridden, e.g. get_preset("tiny-base", text_dim=encoder.dim)."""
     if name not in PRESETS:
-        raise ValueError(f"unknown network preset {name!r}; choose one of {preset_names()}")
+        raise ValueError(f"unknown network preset {name!r}{did_you_mean(name, PRESETS)}; choose one of "
+                         f"{preset_names()}")
     base = PRESETS[name]
     fields = {f.name for f in dataclasses.fields(base)}
     unknown = sorted(set(overrides) - fields)
