@@ -120,3 +120,16 @@ def _umask():
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_a_damaged_checkpoint_skipped_on_resume_is_set_aside_not_kept_over_an_intact_one(tmp_path, caplog):
+    from test_train_loop import make_trainer
+
+    make_trainer(tmp_path, max_steps=3, checkpoint_every=2, keep_last=2)[0].fit()      # step-2, step-3 (final)
+    DAMAGE["truncated tensors"][1](tmp_path / "checkpoints" / "step-00000003" / "model.safetensors")
+    with caplog.at_level("WARNING"):
+        result = make_trainer(tmp_path, max_steps=4, checkpoint_every=4, keep_last=2)[0].fit()
+    assert result.step == 4 and "damaged-step-00000003" in caplog.text
+    checkpoints = tmp_path / "checkpoints"
+    assert [p.name for p in list_checkpoints(checkpoints)] == ["step-00000002", "step-00000004"]
+    assert (checkpoints / "damaged-step-00000003" / "model.safetensors").is_file()

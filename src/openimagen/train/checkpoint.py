@@ -25,7 +25,7 @@ from openimagen.files import give_default_mode, write_json_atomic
 
 __all__ = ["save_checkpoint", "load_checkpoint", "latest_checkpoint", "latest_good_checkpoint",
            "load_latest_good_checkpoint", "list_checkpoints", "CheckpointError", "CheckpointWriteError",
-           "verify_checkpoint", "remove_stale_temp_dirs"]
+           "verify_checkpoint", "remove_stale_temp_dirs", "set_aside_newer_checkpoints"]
 
 logger = logging.getLogger(__name__)
 
@@ -208,6 +208,24 @@ def latest_good_checkpoint(root: str | Path) -> Path | None:
     """Like `load_latest_good_checkpoint`, but only verifies: the newest intact checkpoint directory."""
     found = _newest_good(root, verify_checkpoint, "restore one, or pass another with --checkpoint STAGE=DIR")
     return None if found is None else found[0]
+
+
+def _step(path: Path) -> int:
+    return int(_NAME.match(path.name).group(1))
+
+
+def set_aside_newer_checkpoints(root: str | Path, kept: Path) -> list[Path]:
+    """Rename every checkpoint under `root` newer than `kept` (resuming skipped them as damaged) to
+    `damaged-step-N`: no longer resumed from, nor counted by `keep_last` in place of an intact one; left for a look
+    (delete them at will). Returns the new paths."""
+    moved = []
+    for path in list_checkpoints(root):
+        if _step(path) > _step(kept):
+            target = path.with_name(f"damaged-{path.name}")
+            shutil.rmtree(target, ignore_errors=True)      # set aside before: this one is newer news
+            os.replace(path, target)
+            moved.append(target)
+    return moved
 
 
 def remove_stale_temp_dirs(root: str | Path) -> list[Path]:

@@ -24,7 +24,7 @@ from accelerate.logging import get_logger
 from accelerate.utils import DistributedType
 
 from openimagen.train.checkpoint import (load_checkpoint, load_latest_good_checkpoint, remove_stale_temp_dirs,
-                                         save_checkpoint)
+                                         save_checkpoint, set_aside_newer_checkpoints)
 from openimagen.train.config import TrainConfig
 from openimagen.train.ema import EMA
 from openimagen.train.feedback import Feedback
@@ -203,6 +203,7 @@ class Trainer:
             if found is None:
                 return None
             path, tensors, state = found
+            self._set_aside_damaged(path)
         else:
             path = Path(self.config.resume)
             tensors, state = load_checkpoint(path)
@@ -220,6 +221,15 @@ class Trainer:
         self._apply_optimizer_config()
         logger.info(f"resumed from {path} at step {self.step}")
         return path
+
+    def _set_aside_damaged(self, resumed: Path) -> None:
+        """The checkpoints newer than the one resumed from are damaged: the main process renames them (once every
+        rank has loaded), so that `keep_last` never deletes an intact checkpoint and keeps a damaged one."""
+        self.accelerator.wait_for_everyone()
+        if self.accelerator.is_main_process:
+            for path in set_aside_newer_checkpoints(self.checkpoint_dir, resumed):
+                logger.warning(f"renamed the damaged checkpoint to {path}; delete it when you no longer need it")
+        self.accelerator.wait_for_everyone()
 
     def _apply_optimizer_config(self) -> None:
         """After loading a checkpoint: the config's lr, betas, eps and weight decay win over the saved ones (an
