@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -66,6 +67,43 @@ def test_a_bad_prompts_line_is_one_error_naming_the_line_and_field(tmp_path):
     result = cli("bench", "--prompts", path, "--generator", "render", "--out", tmp_path / "out")
     assert_one_line_error(result, "line 2: field 'objects[0]'.shape")
     assert_one_line_error(cli("bench", "--generator", "render"), "exactly one of --prompts")
+
+
+@pytest.mark.parametrize("make, phrase", [
+    (lambda tmp: tmp / "nope.jsonl", "--prompts {path}: no such file"),
+    (lambda tmp: tmp, "--prompts {path} is a folder"),
+    (lambda tmp: (tmp / "l1.jsonl").write_bytes(b'{"prompt": "caf\xe9"}\n') and tmp / "l1.jsonl",
+     "--prompts {path}: not UTF-8 text"),
+])
+def test_an_unusable_prompts_file_is_one_line_naming_it(tmp_path, make, phrase):
+    path = make(tmp_path)
+    result = cli("bench", "--prompts", path, "--generator", "render", "--out", tmp_path / "out")
+    assert_one_line_error(result, phrase.format(path=path))
+
+
+@pytest.mark.parametrize("damage, phrase", [
+    (lambda folder: (folder / "0001-0.png").unlink(), "0001-0.png: missing image for prompt 1"),
+    (lambda folder: (folder / "0001-0.png").write_bytes(b"not a png"), "0001-0.png: not an image Pillow can read"),
+])
+def test_a_missing_or_unreadable_image_of_images_is_one_line_naming_it(tmp_path, damage, phrase):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for index in range(2):
+        Image.new("RGB", (16, 16)).save(folder / f"{index:04d}-0.png")
+    damage(folder)
+    result = cli("bench", "--split", "eval", "--limit", "2", "--images-per-prompt", "1", "--images", folder,
+                 "--no-fd", "--out", tmp_path / "out")
+    assert_one_line_error(result, phrase)
+    assert "bench:" not in result.stderr                 # refused before the benchmark starts
+
+
+def test_stop_at_stage_beyond_the_model_is_one_line(tmp_path):
+    config = tiny_cascade_config()
+    config.max_text_length = 32
+    Cascade.from_config(config, MINILM_DIM).save_pretrained(str(tmp_path / "model"))
+    result = cli("bench", "--model", tmp_path / "model", "--split", "eval", "--limit", "1", "--images-per-prompt",
+                 "1", "--no-fd", "--stop-at-stage", "9", "--out", tmp_path / "out")
+    assert_one_line_error(result, "--stop-at-stage 9: the model has stages 1..2")
 
 
 class UpsamplingCascade:

@@ -28,8 +28,15 @@ def load_specs(prompts: str | None, split: str | None, limit: int | None):
 
     if (prompts is None) == (split is None):
         raise UserError("give exactly one of --prompts FILE.jsonl or --split NAME (eval, heldout or wording)")
+    if prompts is not None and not Path(prompts).is_file():
+        what = " is a folder" if Path(prompts).is_dir() else ": no such file"
+        raise UserError(f"--prompts {prompts}{what}; pass a prompts JSONL file (one scene spec per line, "
+                        "docs/shapes.md)")
     try:
         specs = load_prompts(prompts) if prompts else load_split(split)
+    except UnicodeDecodeError as error:
+        raise UserError(f"--prompts {prompts}: not UTF-8 text ({error.reason} at byte {error.start}); save it as "
+                        "UTF-8") from error
     except (SpecError, ValueError, OSError) as error:
         raise UserError(str(error)) from error
     return specs[:limit] if limit else specs
@@ -51,6 +58,9 @@ def make_generator(kind: str, model: str | None, images: str | None, settings: d
     from openimagen.cli.sample import load_cascade
 
     cascade = load_cascade(resolve_model(model), prompts)
+    stages = len(cascade.config.stages)
+    if not 1 <= settings.get("stop_at_stage", 1) <= stages:
+        raise UserError(f"--stop-at-stage {settings['stop_at_stage']}: the model has stages 1..{stages}")
     if not sr_only:
         return bench.cascade_generator(cascade, **settings)
     if "stop_at_stage" in settings:
@@ -107,7 +117,7 @@ def bench(model, prompts, split, images_per_prompt, out_dir, images, kind, size,
     check_float("--guidance", guidance, low=0, meaning="1 = no guidance, 0 = unconditional")
     check_float("--aug-level", aug_level, 0, 1)
     from openimagen.cli.threads import set_threads
-    from openimagen.eval.bench import run_bench, write_outputs
+    from openimagen.eval.bench import BenchImageError, check_image_folder, run_bench, write_outputs
 
     set_threads(threads)
     specs = load_specs(prompts, split, limit)
@@ -116,6 +126,11 @@ def bench(model, prompts, split, images_per_prompt, out_dir, images, kind, size,
                                       stop_at_stage=stop_at_stage).items() if v is not None}
     if sr_only and (images or kind != "model"):
         raise UserError("--sr-only runs a model's last stage: do not combine it with --images or --generator")
+    if images is not None and Path(images).is_dir():
+        try:
+            check_image_folder(images, specs, images_per_prompt)
+        except BenchImageError as error:                  # the message names the file
+            raise UserError(f"--images {images}: {error}") from error
     generate = make_generator(kind, model, images, settings, size, [s.prompt for s in specs], sr_only)
     out = Path(out_dir)
     try:
@@ -124,8 +139,11 @@ def bench(model, prompts, split, images_per_prompt, out_dir, images, kind, size,
         raise UserError(f"--out {out_dir}: cannot create the folder ({error.strerror})") from error
     if not images:
         clear_earlier_images(out / "images")
-    result = run_bench(specs, generate, images_per_prompt, seed=seed, fd=not no_fd,
-                       images_dir=None if images else out / "images")
+    try:
+        result = run_bench(specs, generate, images_per_prompt, seed=seed, fd=not no_fd,
+                           images_dir=None if images else out / "images")
+    except BenchImageError as error:                      # --images: the message names the file
+        raise UserError(f"--images {images}: {error}") from error
     source = images or (kind if kind != "model" else str(model or "shipped model"))
     task = {"task": "sr-fidelity"} if sr_only else {}
     write_outputs(result, out, {"source": source, "prompts": prompts or f"split:{split}", "seed": seed, **task,

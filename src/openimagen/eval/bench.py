@@ -26,8 +26,33 @@ from openimagen.eval.judge import JudgeResult, judge
 Generator = Callable[[Sequence[Spec], int, int], list[Image.Image]]
 
 
+class BenchImageError(ValueError):
+    """An image `folder_generator` should judge is missing or unreadable; the message names the file."""
+
+
 def image_name(prompt_index: int, image_index: int) -> str:
     return f"{prompt_index:04d}-{image_index}.png"
+
+
+def check_image_folder(folder: str | Path, specs: Sequence[Spec], images_per_prompt: int) -> None:
+    """Every image `folder_generator(folder)` will judge is there and decodes (BenchImageError naming the first that
+    does not): checked before the benchmark starts, not half-way through it."""
+    for p, spec in enumerate(specs):
+        for k in range(images_per_prompt):
+            read_image(Path(folder) / image_name(p, k), f"prompt {p} ({spec.prompt!r}), image {k}")
+
+
+def read_image(path: Path, what: str = "") -> Image.Image:
+    """The RGB image at `path` (`what`: the prompt and image it is for); BenchImageError naming it if it is missing
+    or Pillow cannot decode it."""
+    if not path.is_file():
+        raise BenchImageError(f"{path}: missing image for {what}; judge the folder a bench run wrote, with its "
+                              "prompts")
+    try:
+        with Image.open(path) as image:
+            return image.convert("RGB")
+    except (OSError, SyntaxError, ValueError) as error:    # UnidentifiedImageError is an OSError; truncated too
+        raise BenchImageError(f"{path}: not an image Pillow can read ({error}); generate it again") from error
 
 
 def render_generator(size: int) -> Generator:
@@ -55,10 +80,7 @@ def folder_generator(folder: str | Path, first_index: int = 0) -> Generator:
         for p in range(len(specs)):
             for k in range(images_per_prompt):
                 path = folder / image_name(generate.offset + p, k)
-                if not path.is_file():
-                    raise FileNotFoundError(f"{path}: missing image for prompt {generate.offset + p} "
-                                            f"({specs[p].prompt!r}), image {k}")
-                images.append(Image.open(path).convert("RGB"))
+                images.append(read_image(path, f"prompt {generate.offset + p} ({specs[p].prompt!r}), image {k}"))
         generate.offset += len(specs)
         return images
     generate.offset = first_index
