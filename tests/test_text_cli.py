@@ -143,3 +143,23 @@ def test_encode_says_once_in_a_plain_line_that_long_captions_are_cut(tmp_path):
     cut = [line for line in result.stderr.splitlines() if "truncated" in line]
     assert len(cut) == 1 and cut[0].startswith("warning: 1 of 1 prompts were longer than max_length=8") and \
         "TruncationWarning" not in result.stderr
+
+
+@pytest.mark.parametrize("device, phrase", [("cuda", "--device cuda: torch sees no CUDA GPU on this machine"),
+                                            ("banana", "--device 'banana': not a torch device")])
+def test_encode_refuses_a_device_this_machine_lacks_in_one_line(tmp_path, monkeypatch, device, phrase):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    write_manifests(tmp_path)
+    result = CliRunner().invoke(main, ["encode", str(tmp_path / "captions.txt"), str(tmp_path / "out"),
+                                       "--device", device])
+    assert result.exit_code == 2 and result.stderr.strip().startswith(f"Error: {phrase}")
+    assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
+def test_encode_refuses_an_output_folder_it_cannot_create_in_one_line(tmp_path):
+    (tmp_path / "captions.txt").write_text("a red circle\n")
+    (tmp_path / "afile").write_text("x")
+    out = tmp_path / "afile" / "cache"                # its parent is a file: cannot be made, on any machine
+    result = CliRunner().invoke(main, ["encode", str(tmp_path / "captions.txt"), str(out)])
+    assert result.exit_code == 2 and result.stderr.strip() == \
+        f"Error: OUT_DIR {out}: cannot write there (Not a directory); choose another folder"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,11 +57,13 @@ def encode(captions, out_dir, encoder_name, max_length, layers, field, batch_siz
 
     hide_weight_loading_bar()
     set_threads(threads)
+    check_device(device)
     if device is None and "LOCAL_RANK" in os.environ and torch.cuda.is_available():
         device = f"cuda:{os.environ['LOCAL_RANK']}"      # one GPU per process under torchrun / accelerate
     try:
         texts = read_captions(captions, field=field)
         check_captions(captions, texts)
+        check_out_dir(out_dir)
         encoder = load_encoder(encoder_name, max_length=max_length, device=device, dtype=dtype,
                                layers=_parse_layers(layers))
         with plain_warnings():
@@ -84,6 +87,31 @@ def check_captions(path: str, texts: list[str]) -> None:
     if blank:
         click.echo(f"note: {len(blank)} of {len(texts)} captions in {path} are empty (the first: caption "
                    f"{blank[0] + 1}); each is stored as the empty caption (zero tokens)", err=True)
+
+
+def check_device(device: str | None) -> None:
+    """--device names a device torch knows and this machine has (one line, not torch's error, otherwise)."""
+    if device is None:
+        return
+    try:
+        kind = torch.device(device).type
+    except RuntimeError:
+        raise UserError(f"--device {device!r}: not a torch device; use cpu, cuda or cuda:N") from None
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"--device {device}: torch sees no CUDA GPU on this machine; use --device cpu or leave it out")
+    if kind == "mps" and not torch.backends.mps.is_available():
+        raise UserError(f"--device {device}: Apple's MPS is not available here; use --device cpu or leave it out")
+
+
+def check_out_dir(out_dir: str) -> None:
+    """Create OUT_DIR and write a probe in it, so a folder that cannot be made or written is one line naming it
+    before the encoder loads (not an errno after it)."""
+    try:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out_dir, prefix=".openimagen-probe-").close()
+    except OSError as error:
+        raise UserError(f"OUT_DIR {out_dir}: cannot write there ({error.strerror or error}); choose another "
+                        "folder") from error
 
 
 @contextmanager
