@@ -65,3 +65,26 @@ def test_the_trainer_stops_on_a_failed_save_with_that_error(tmp_path, monkeypatc
     with pytest.raises(CheckpointWriteError, match="cannot write checkpoint step-00000002"):
         make_trainer(tmp_path, max_steps=2)[0].fit()
     assert not list((tmp_path / "checkpoints").glob(".tmp-*"))
+
+
+def test_a_full_disk_under_tensorboard_is_one_warning_not_a_thread_traceback(tmp_path, monkeypatch, caplog, capfd):
+    import time
+    from types import SimpleNamespace
+
+    from tensorboard.summary.writer.record_writer import RecordWriter
+
+    from openimagen.train.feedback import Feedback
+
+    def full_disk(self, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(RecordWriter, "write", full_disk)
+    with caplog.at_level("WARNING"), Feedback(tmp_path, 100, 0, SimpleNamespace(is_main_process=True),
+                                              progress=False) as feedback:
+        for step in range(1, 200):
+            feedback.step(step, 0.5, 1.0, 8, 0.1, 1e-3, 0, log=True)
+            if feedback.writer is None:
+                break
+            time.sleep(0.01)                  # the writer thread fails in the background; the next write sees it
+    assert feedback.writer is None and f"TensorBoard logging to {tmp_path / 'tb'} stopped" in caplog.text
+    assert "Traceback" not in capfd.readouterr().err
