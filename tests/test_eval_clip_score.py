@@ -112,3 +112,36 @@ def test_a_drawbench_run_folder_supplies_its_prompts_as_captions(tmp_path):
     assert [(path.name, caption) for path, caption in pairs][:3] == [
         ("0000-0.png", PROMPTS[0][0]), ("0000-1.png", PROMPTS[0][0]), ("0001-0.png", PROMPTS[1][0])]
     assert len(pairs) == 2 * len(PROMPTS)
+
+
+def test_an_image_without_a_usable_caption_is_refused_naming_it_and_the_count(tmp_path, clip_folder):
+    """Not a mean over the captioned subset: the first such image, how many and why."""
+    images = captioned_folder(tmp_path / "images", ["a red circle", "two blue squares", "a green star"])
+    (images / "1.txt").unlink()
+    result = cli("eval", "clip-score", images, "--weights", clip_folder)
+    assert_one_line_error(result, f"{images}: 1 of 3 images have no usable caption (1 with no .txt caption); "
+                                  f"the first: {images / '1.png'} (expected 1.txt beside it)")
+
+
+def test_captions_that_are_not_utf8_are_named_as_such_not_as_missing(tmp_path, clip_folder):
+    images = captioned_folder(tmp_path / "images", ["a red circle", "two blue squares"])
+    for k in range(2):
+        (images / f"{k}.txt").write_bytes("caf\u00e9".encode("latin-1"))
+    result = cli("eval", "clip-score", images, "--weights", clip_folder)
+    assert_one_line_error(result, "2 of 2 images have no usable caption (2 with a caption that is not UTF-8); the "
+                                  f"first: {images / '0.png'} ({images / '0.txt'} line 1: not UTF-8 text (byte 0xe9)")
+    assert "beside it" not in result.stderr
+
+
+@pytest.mark.parametrize("weights", ["nope_dir", "nope_dir/", "./nope/dir", "a/b/c"])
+def test_weights_that_name_a_missing_folder_are_no_such_folder_without_a_hub_lookup(tmp_path, monkeypatch, weights):
+    import huggingface_hub
+
+    def no_lookup(*_args, **_kwargs):
+        raise AssertionError("asked the Hub")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", no_lookup)
+    monkeypatch.chdir(tmp_path)
+    images = captioned_folder(tmp_path / "images", ["a red circle"])
+    assert_one_line_error(cli("eval", "clip-score", images, "--weights", weights),
+                          f"--weights {weights}: no such folder; pass a saved CLIP folder or a hub name")

@@ -22,6 +22,12 @@ class ClipNotFoundError(FileNotFoundError):
     """The CLIP weights are not available; the message names the model and how to get it."""
 
 
+def looks_like_hub_name(name: str) -> bool:
+    """`owner/model`, as every CLIP on the Hugging Face Hub is named; anything else is meant as a local folder."""
+    owner, slash, model = name.partition("/")
+    return bool(slash and owner and model) and "/" not in model and not name.startswith((".", "~"))
+
+
 def locate_clip(name_or_path: str | Path | None) -> Path:
     """A local folder holding the CLIP model, tokenizer and image processor config."""
     name = str(name_or_path or DEFAULT_MODEL)
@@ -31,8 +37,12 @@ def locate_clip(name_or_path: str | Path | None) -> Path:
             raise ClipNotFoundError(f"--weights {name}: no config.json; pass a folder written by "
                                     "CLIPModel.save_pretrained (and the processor's save_pretrained)")
         return path
-    if path.exists() or name.startswith((".", "/", "~")) or name.count("/") > 1:
-        raise ClipNotFoundError(f"--weights {name}: no such folder; pass a saved CLIP folder or a hub name")
+    if path.exists():
+        raise ClipNotFoundError(f"--weights {name}: a file, not a folder; pass a saved CLIP folder or a hub name "
+                                f"such as {DEFAULT_MODEL}")
+    if not looks_like_hub_name(name):
+        raise ClipNotFoundError(f"--weights {name}: no such folder; pass a saved CLIP folder or a hub name such as "
+                                f"{DEFAULT_MODEL}")
     from openimagen.text.loading import hub_offline
     from huggingface_hub import snapshot_download
 

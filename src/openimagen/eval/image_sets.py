@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 
 from openimagen.data.folder import IMAGE_EXTENSIONS, scan_folder
 from openimagen.data.manifest import read_manifest
+from openimagen.data.skips import SkipReport
 
 
 class ImageSetError(ValueError):
@@ -49,10 +50,12 @@ def captioned_images(images: str | Path, captions: str | Path | None = None) -> 
     if captions is None and (images / "prompts.jsonl").is_file() and (images / "images").is_dir():
         return _run_folder_pairs(images)
     if captions is None:
-        pairs = [(Path(s.path), s.caption) for s in scan_folder(str(images))]
+        report = SkipReport(max_examples=1)
+        pairs = [(Path(s.path), s.caption) for s in scan_folder(str(images), report)]
+        if report.total:
+            raise ImageSetError(uncaptioned_message(images, report, len(pairs) + report.total))
         if not pairs:
-            raise ImageSetError(f"{images}: no image has a same-stem .txt caption beside it; pass a CAPTIONS "
-                                "manifest (.jsonl or .csv with the columns path, caption)")
+            raise ImageSetError(f"{images}: no images ({', '.join(IMAGE_EXTENSIONS)}) in it or its subfolders")
         return pairs
     try:
         samples = read_manifest(str(captions))
@@ -68,6 +71,21 @@ def captioned_images(images: str | Path, captions: str | Path | None = None) -> 
     if not pairs:
         raise ImageSetError(f"{captions}: no rows")
     return pairs
+
+
+SKIP_REASONS = {"no_caption": "no .txt caption", "caption_not_utf8": "a caption that is not UTF-8",
+                "empty_caption": "an empty caption"}
+
+
+def uncaptioned_message(images: Path, report: SkipReport, total: int) -> str:
+    """One line: how many images have no usable same-stem caption and why, the first of them, and what to do (a
+    score over the captioned subset would silently measure another set)."""
+    reasons = ", ".join(f"{count} with {SKIP_REASONS.get(reason, reason)}" for reason, count in
+                        sorted(report.counts.items()))
+    where, _, detail = report.examples[0]
+    return (f"{images}: {report.total} of {total} images have no usable caption ({reasons}); the first: {where} "
+            f"({detail}); give every image a UTF-8 same-stem .txt caption, or pass a CAPTIONS manifest "
+            "(.jsonl or .csv with the columns path, caption) of the images to score")
 
 
 def _run_folder_pairs(run: Path) -> list[tuple[Path, str]]:
