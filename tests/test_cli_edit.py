@@ -66,6 +66,8 @@ def test_edit_with_a_pad_outpaints_the_border(model, tmp_path):
     (["{tmp}/notes.txt", "--mask", "{mask}", "a"], "IMAGE {tmp}/notes.txt: not an image"),
     (["{scene}", "--mask", "{tmp}/notes.txt", "a"], "--mask {tmp}/notes.txt: not an image"),
     (["{tmp}/missing.png", "--mask", "{mask}", "a"], "IMAGE {tmp}/missing.png: no such file"),
+    (["{tmp}/dir.png", "--mask", "{mask}", "a"], "IMAGE {tmp}/dir.png is a folder, not an image file"),
+    (["{scene}", "--mask", "{tmp}/dir.png", "a"], "--mask {tmp}/dir.png is a folder, not an image file"),
     (["{scene}", "--pad", "1000,0,0,0", "a"], "--pad 1000,0,0,0: pad [1000, 0, 0, 0] leaves no pixel"),
     (["{scene}", "--pad", "0,0,0,0", "a"], "leaves nothing to generate"),
     (["{scene}", "--pad", "1,2,x,4", "a"], "expected LEFT,TOP,RIGHT,BOTTOM"),
@@ -86,8 +88,9 @@ def test_bad_input_is_one_line_naming_it_and_nothing_is_written(model, inputs, t
     (tmp_path / "notes.txt").write_text("not an image")
     names = dict(scene=scene, mask=mask, tmp=tmp_path)
     shutil.copy(scene, tmp_path / "s-001.png")
-    before = {path: path.read_bytes() for path in tmp_path.iterdir()}
+    (tmp_path / "dir.png").mkdir()
+    before = {path: path.is_file() and path.read_bytes() for path in tmp_path.iterdir()}
     result = cli("edit", "-o", tmp_path / "out.png", *[a.format(**names) for a in args], "--model", model,
                  "--threads", 1)
     assert_one_line_error(result, phrase.format(**names))
-    assert {path: path.read_bytes() for path in tmp_path.iterdir()} == before
+    assert {path: path.is_file() and path.read_bytes() for path in tmp_path.iterdir()} == before

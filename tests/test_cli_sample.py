@@ -1,6 +1,7 @@
 """`openimagen sample` end to end on a tiny saved cascade (8 -> 16 px, 2 steps, the real MiniLM encoder)."""
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -148,6 +149,7 @@ def test_default_model_is_the_shipped_folder_with_a_clear_error_while_it_is_miss
 @pytest.mark.parametrize("args, phrase", [
     (["--model", "{tmp}/nowhere", "a"], "--model {tmp}/nowhere: no such folder"),
     (["--model", "{tmp}", "a"], "not a saved cascade (no config.json)"),
+    (["--model", "{tmp}/notes.txt", "a"], "--model {tmp}/notes.txt is a file, not a folder"),
     (["--model", "{model}"], "give at least one PROMPT"),
     (["--model", "{model}", "a", "--steps", "0"], "--steps must be a positive integer, got 0"),
     (["--model", "{model}", "a", "--steps", "-3"], "--steps must be a positive integer, got -3"),
@@ -163,11 +165,15 @@ def test_default_model_is_the_shipped_folder_with_a_clear_error_while_it_is_miss
     pytest.param(["--model", "{model}", "a", "-o", "/proc/out.png"], "-o /proc/out.png: cannot write to /proc",
                  marks=pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs Linux /proc (unwritable)")),
     (["--model", "{model}", "--from-png", "{tmp}/missing.png"], "--from-png {tmp}/missing.png: no such file"),
+    (["--model", "{model}", "--from-png", "{tmp}/folder.png"], "--from-png {tmp}/folder.png is a folder"),
+    (["--model", "{model}", "--from-png", "{tmp}/notes.txt"],
+     "--from-png {tmp}/notes.txt is not a PNG written by `openimagen sample`"),
     (["--model", "{model}", "a red circle above a blue square"], "is 9 tokens long, but the model's text encoder "
                                                                   "reads at most 8"),
 ])
 def test_user_errors_print_one_line_and_exit_non_zero(model, tmp_path, args, phrase):
     (tmp_path / "folder.png").mkdir()
+    (tmp_path / "notes.txt").write_text("not an image")
     args = [a.format(tmp=tmp_path, model=model) for a in args]
     out = [] if "-o" in args else ["-o", tmp_path / "out.png"]
     assert_one_line_error(cli("sample", *args, *out), phrase.format(tmp=tmp_path))
@@ -183,6 +189,25 @@ def test_from_png_errors_name_the_problem(model, tmp_path):
                           "the sampling record lacks")
     assert_one_line_error(cli("sample", "--from-png", tmp_path / "mine.png", "--steps", 4, "-o", tmp_path / "o.png"),
                           "drop --steps")
+    Image.new("RGB", (4, 4)).save(tmp_path / "photo.jpg")
+    assert_one_line_error(cli("sample", "--from-png", tmp_path / "photo.jpg", "-o", tmp_path / "o.png"),
+                          "photo.jpg is not a PNG written by `openimagen sample` (it is JPEG)")
+    noise = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    save_png(Image.fromarray(noise), tmp_path / "full.png", {"recipe": {"seed": 1}, "image": 0})
+    data = (tmp_path / "full.png").read_bytes()
+    (tmp_path / "cut.png").write_bytes(data[:len(data) // 2])          # cut inside the image data
+    assert_one_line_error(cli("sample", "--from-png", tmp_path / "cut.png", "-o", tmp_path / "o.png"),
+                          "cut.png is truncated or damaged")
+
+
+def test_from_png_whose_model_folder_is_gone_asks_for_model(model, tmp_path):
+    folder = shutil.copytree(model, tmp_path / "model")
+    assert cli("sample", "a", "--model", folder, "--threads", 1, "-o", tmp_path / "a.png").exit_code == 0
+    shutil.rmtree(folder)
+    result = cli("sample", "--from-png", tmp_path / "a.png", "-o", tmp_path / "b.png")
+    assert_one_line_error(result, f"the model folder it was made with ({folder.resolve()}) is gone")
+    assert "pass --model DIR" in result.stderr
+    assert cli("sample", "--from-png", tmp_path / "a.png", "--model", model, "-o", tmp_path / "b.png").exit_code == 0
 
 
 def test_debug_shows_the_underlying_error(tmp_path):

@@ -40,6 +40,13 @@ def test_runs_of_different_prompts_are_refused_in_one_line(tmp_path):
     assert_one_line_error(cli("rate", a, b, "--db", tmp_path / "x.sqlite"), "prompt 1 is 'two blue squares'")
 
 
+def test_a_db_that_is_a_folder_is_named_as_one(tmp_path):
+    truth, noise = make_shapes_runs(tmp_path, count=2)
+    (tmp_path / "votes").mkdir()
+    for args in (["--report"], [truth, noise]):
+        assert_one_line_error(cli("rate", *args, "--db", tmp_path / "votes"), f"--db {tmp_path / 'votes'} is a folder")
+
+
 def test_one_run_folder_is_a_usage_mistake(tmp_path):
     a = make_run(tmp_path / "a", "red")
     assert_one_line_error(cli("rate", a), "give two run folders")

@@ -41,6 +41,8 @@ def open_input(path: str, option: str):
     """The decoded image at `path` (any format Pillow reads); UserError naming the option otherwise."""
     from PIL import Image, UnidentifiedImageError
 
+    if Path(path).is_dir():
+        raise UserError(f"{option} {path} is a folder, not an image file")
     if not Path(path).is_file():
         raise UserError(f"{option} {path}: no such file")
     try:

@@ -24,6 +24,8 @@ def resolve_model(model: str | None) -> Path:
     folder = Path(model).expanduser()
     if not folder.exists():
         raise UserError(f"--model {model}: no such folder; pass {_WRITE_ONE}")
+    if not folder.is_dir():
+        raise UserError(f"--model {model} is a file, not a folder; pass {_WRITE_ONE}")
     if not (folder / "config.json").is_file():
         raise UserError(f"--model {model}: not a saved cascade (no config.json); pass {_WRITE_ONE}")
     return folder

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 from PIL.PngImagePlugin import PngInfo
 
 from openimagen import __version__
@@ -30,10 +30,18 @@ def save_png(image: Image.Image, path: str | Path, record: dict) -> Path:
 
 
 def read_record(path: str | Path) -> dict:
-    """The record `save_png` stored in `path`; ValueError naming the file if it has none."""
-    with Image.open(path) as image:
-        image.load()                                   # text chunks after the image data are read by load()
-        text = getattr(image, "text", {}).get(KEY)
+    """The record `save_png` stored in `path`; ValueError naming the file if it has none (not a PNG, truncated, no
+    record)."""
+    try:
+        with Image.open(path) as image:
+            if image.format != "PNG":
+                raise ValueError(f"{path} is not a PNG written by `openimagen sample` (it is {image.format})")
+            image.load()                               # text chunks after the image data are read by load()
+            text = getattr(image, "text", {}).get(KEY)
+    except UnidentifiedImageError as error:
+        raise ValueError(f"{path} is not a PNG written by `openimagen sample` (not an image at all)") from error
+    except (OSError, SyntaxError) as error:            # Pillow: "image file is truncated", broken chunks
+        raise ValueError(f"{path} is truncated or damaged ({error}); copy it again") from error
     if text is None:
         raise ValueError(f"{path} has no openimagen metadata; only PNGs written by `openimagen sample` have it")
     try:

@@ -38,6 +38,8 @@ def rate(runs, db, host, port, report, out, auto_judge) -> None:
     if len(runs) not in (0, 2) or (not runs and not report):
         raise UserError("give two run folders, RUN_A RUN_B (written by `openimagen drawbench generate`); only "
                         "--report works without them")
+    if Path(db).is_dir():
+        raise UserError(f"--db {db} is a folder; pass the SQLite file of the votes (e.g. {Path(db) / 'ratings.sqlite'})")
     if not runs and not Path(db).is_file():
         raise UserError(f"--db {db}: no such file; rate first, or pass the database the votes are in")
     try:

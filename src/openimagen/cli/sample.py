@@ -92,13 +92,16 @@ def recipe_from_png(ctx: click.Context, png: str, prompts, model: str | None) ->
     if prompts or given:
         what = "PROMPT arguments" if prompts else " ".join(given)
         raise UserError(f"--from-png re-runs the recipe stored in {png}; drop {what} (or sample anew without it)")
+    if Path(png).is_dir():
+        raise UserError(f"--from-png {png} is a folder; pass a PNG written by `openimagen sample`")
     if not Path(png).is_file():
         raise UserError(f"--from-png {png}: no such file")
     try:
         record = read_record(png)
         recipe = Recipe.from_dict(record["recipe"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:     # a damaged or foreign record
-        raise UserError(f"--from-png {png}: {error}") from error
+        named = str(error).startswith(str(png))                                     # read_record names the file
+        raise UserError(f"--from-png {error}" if named else f"--from-png {png}: {error}") from error
     if record.get("format") == "openimagen-edit":
         raise UserError(f"--from-png {png} was written by `openimagen edit`; its recipe needs the input image, so "
                         "re-run that edit command (its inputs are in the record)")
@@ -107,6 +110,9 @@ def recipe_from_png(ctx: click.Context, png: str, prompts, model: str | None) ->
         raise UserError(f"--from-png {png}: the record's image index {image!r} is not 'grid' or in 0..{total - 1}")
     if model is None and not record.get("shipped_model", False):
         model = record.get("model")
+        if not isinstance(model, str) or not (Path(model) / "config.json").is_file():
+            raise UserError(f"--from-png {png}: the model folder it was made with ({model}) is gone or is no "
+                            "saved cascade; pass --model DIR (the same model, or another one)")
     return recipe, record, model
 
 
