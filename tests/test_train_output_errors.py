@@ -31,6 +31,25 @@ def test_an_output_dir_that_is_a_file_is_refused_before_any_model_loads(tmp_path
     assert_one_line_error(train(tmp_path / "existing.png" / "run"), "cannot write there (Not a directory)")
 
 
+def test_an_output_dir_whose_cascade_folder_the_final_export_would_refuse_is_refused_first(tmp_path, no_model_loads):
+    (tmp_path / "run" / "cascade").mkdir(parents=True)
+    (tmp_path / "run" / "cascade" / "notes.md").write_text("mine")
+    assert_one_line_error(train(tmp_path / "run"), "does not hold a saved cascade")
+
+
+def test_a_run_lock_on_a_full_disk_still_locks(tmp_path, monkeypatch):
+    import os
+
+    from openimagen.train.run_lock import RunLock, RunLocked
+
+    def full_disk(fd, length):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "ftruncate", full_disk)
+    with RunLock(tmp_path), pytest.raises(RunLocked, match="in use by another trainer"):
+        RunLock(tmp_path).__enter__()
+
+
 @pytest.mark.parametrize("errno, reason", [(30, "Read-only file system"), (28, "No space left on device")])
 def test_an_output_dir_that_cannot_be_written_is_refused(tmp_path, no_model_loads, monkeypatch, errno, reason):
     def cannot_write(path, *args, **kwargs):

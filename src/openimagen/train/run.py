@@ -141,6 +141,10 @@ def train(config: ExperimentConfig, stages: list[int] | None = None, accelerator
     """Train `stages` (default `train.stages`) in order; stops early if one is interrupted by a signal.
     When every stage of the cascade has a checkpoint, the main process exports `output_dir/cascade`."""
     check_output_dir(config.train.output_dir)
+    try:                    # the export at the end would refuse it: say so before training, not after
+        check_export_folder(Path(config.train.output_dir) / "cascade")
+    except ExportError as error:
+        raise ConfigError(f"train.output_dir: {error}") from error
     accelerator = accelerator or make_accelerator(config.train.mixed_precision)
     embedder = embedder or make_embedder(config)
     results = {}

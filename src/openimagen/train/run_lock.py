@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import socket
@@ -32,8 +33,9 @@ class RunLock:
             os.close(fd)
             raise RunLocked(f"{self.path.parent} is in use by another trainer ({holder}); stop it, or set another "
                             "train.output_dir") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode())
+        with contextlib.suppress(OSError):     # the holder's name is a courtesy: a full disk must not stop the run
+            os.ftruncate(fd, 0)
+            os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode())
         self._fd = fd
         return self
 
