@@ -2,6 +2,7 @@
 one-line errors for runs that do not match."""
 
 import csv
+import json
 
 from cli_helpers import assert_one_line_error, cli
 from rate_helpers import PROMPTS, make_run, make_shapes_runs
@@ -29,9 +30,21 @@ def test_report_needs_only_the_database_and_prints_the_table(tmp_path):
     assert f"A = {truth}" in result.stdout and "overall" in result.stdout and "100.0% [" in result.stdout
 
 
-def test_the_auto_judge_refuses_runs_without_shapes_world_specs(tmp_path):
+def test_the_auto_judge_refuses_runs_without_shapes_world_specs_and_leaves_no_database(tmp_path):
     a, b = make_run(tmp_path / "a", "red"), make_run(tmp_path / "b", "blue")
     assert_one_line_error(cli("rate", a, b, "--db", tmp_path / "x.sqlite", "--auto-judge"), "shapes-world prompts")
+    assert not list(tmp_path.glob("x.sqlite*"))
+
+
+def test_the_auto_judge_refuses_a_malformed_spec_and_leaves_no_database(tmp_path):
+    runs = make_shapes_runs(tmp_path, count=2)
+    for run in runs:
+        rows = [json.loads(line) for line in (run / "prompts.jsonl").read_text().splitlines()]
+        rows[1]["spec"]["objects"] = "not a list"
+        (run / "prompts.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    result = cli("rate", *runs, "--db", tmp_path / "x.sqlite", "--auto-judge")
+    assert_one_line_error(result, "--auto-judge: prompt 1 of RUN_A: field 'objects' must be a list")
+    assert not list(tmp_path.glob("x.sqlite*"))
 
 
 def test_runs_of_different_prompts_are_refused_in_one_line(tmp_path):

@@ -39,27 +39,37 @@ def rate(runs, db, host, port, report, out, auto_judge) -> None:
         raise UserError("give two run folders, RUN_A RUN_B (written by `openimagen drawbench generate`); only "
                         "--report works without them")
     if Path(db).is_dir():
-        raise UserError(f"--db {db} is a folder; pass the SQLite file of the votes (e.g. {Path(db) / 'ratings.sqlite'})")
+        raise UserError(f"--db {db} is a folder; pass the SQLite file of the votes (e.g. {Path(db) / 'votes.sqlite'})")
     if not runs and not Path(db).is_file():
         raise UserError(f"--db {db}: no such file; rate first, or pass the database the votes are in")
+    if auto_judge and not runs:
+        raise UserError("--auto-judge needs the two run folders RUN_A RUN_B to judge")
+    if auto_judge:
+        from openimagen.rate.auto_judge import auto_judge as judge_all, judged_specs
+    new_db = not Path(db).exists()
     try:
         pair = open_pair(*runs) if runs else None
+        if auto_judge:
+            judged_specs(pair)                        # before the database is created
         names = {"run_a": str(Path(runs[0]).resolve()), "run_b": str(Path(runs[1]).resolve())} if runs else {}
         store = VoteStore(db, names)
+        stored = judge_all(pair, store, progress=sys.stderr.isatty()) if auto_judge else None
     except (PairingError, StoreError) as error:
+        if new_db:
+            remove_database(Path(db))                 # made by this run, which failed: leave nothing behind
         raise UserError(str(error)) from error
     if auto_judge:
-        from openimagen.rate.auto_judge import auto_judge as judge_all
-
-        try:
-            stored = judge_all(pair, store, progress=sys.stderr.isatty())
-        except PairingError as error:
-            raise UserError(str(error)) from error
         click.echo(f"auto-judge: {stored} new vote(s) in {db}")
     if report or auto_judge:
         print_report(store, out)
         return
     serve(pair, store, host, port, db)
+
+
+def remove_database(path: Path) -> None:
+    """The SQLite file and its WAL companions."""
+    for companion in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        companion.unlink(missing_ok=True)
 
 
 def print_report(store, out: str | None) -> None:

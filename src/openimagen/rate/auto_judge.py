@@ -8,7 +8,7 @@ import logging
 
 from tqdm.auto import tqdm
 
-from openimagen.data.shapes.spec import Spec
+from openimagen.data.shapes.spec import Spec, SpecError
 from openimagen.eval.image_sets import load_rgb
 from openimagen.eval.judge import judge
 from openimagen.rate.pairing import PairingError, RunPair, image_problem, left_run
@@ -30,15 +30,24 @@ def pass_rate(pair: RunPair, run: str, index: int, spec: Spec) -> float:
     return passed / max(len(paths), 1)
 
 
-def auto_judge(pair: RunPair, store: VoteStore, progress: bool = False) -> int:
-    """Votes of the judge for every prompt (alignment question); returns how many new votes were stored."""
+def judged_specs(pair: RunPair) -> list[Spec]:
+    """The shapes-world spec of every prompt of the pair; PairingError naming the first prompt without a usable one
+    (checked before any vote database is opened)."""
     missing = [p.index for p in pair.prompts if p.spec is None]
     if missing:
         raise PairingError(f"--auto-judge needs shapes-world prompts (a spec per prompt, as in a prompts JSONL of the "
                            f"shapes world); prompt {missing[0]} of RUN_A has none")
+    try:
+        return [Spec.from_dict(prompt.spec, f"prompt {prompt.index} of RUN_A") for prompt in pair.prompts]
+    except SpecError as error:
+        raise PairingError(f"--auto-judge: {error}") from error
+
+
+def auto_judge(pair: RunPair, store: VoteStore, progress: bool = False) -> int:
+    """Votes of the judge for every prompt (alignment question); returns how many new votes were stored."""
+    specs = judged_specs(pair)
     stored = 0
-    for prompt in tqdm(pair.prompts, unit="prompt", desc="auto-judge", disable=not progress):
-        spec = Spec.from_dict(prompt.spec, f"prompt {prompt.index}")
+    for prompt, spec in tqdm(list(zip(pair.prompts, specs)), unit="prompt", desc="auto-judge", disable=not progress):
         a, b = (pass_rate(pair, run, prompt.index, spec) for run in ("A", "B"))
         answer = "A" if a > b else "B" if b > a else "indifferent"
         stored += store.record(RATER, prompt.index, prompt.prompt, prompt.category,
