@@ -66,6 +66,7 @@ def test_edit_with_a_pad_outpaints_the_border(model, tmp_path):
     (["{tmp}/notes.txt", "--mask", "{mask}", "a"], "IMAGE {tmp}/notes.txt: not an image"),
     (["{scene}", "--mask", "{tmp}/notes.txt", "a"], "--mask {tmp}/notes.txt: not an image"),
     (["{tmp}/missing.png", "--mask", "{mask}", "a"], "IMAGE {tmp}/missing.png: no such file"),
+    (["{scene}", "--mask", "{tmp}/clear.png", "a"], "--mask {tmp}/clear.png is fully transparent"),
     (["{tmp}/dir.png", "--mask", "{mask}", "a"], "IMAGE {tmp}/dir.png is a folder, not an image file"),
     (["{scene}", "--mask", "{tmp}/dir.png", "a"], "--mask {tmp}/dir.png is a folder, not an image file"),
     (["{scene}", "--pad", "1000,0,0,0", "a"], "--pad 1000,0,0,0: pad [1000, 0, 0, 0] leaves no pixel"),
@@ -89,6 +90,7 @@ def test_bad_input_is_one_line_naming_it_and_nothing_is_written(model, inputs, t
     names = dict(scene=scene, mask=mask, tmp=tmp_path)
     shutil.copy(scene, tmp_path / "s-001.png")
     (tmp_path / "dir.png").mkdir()
+    Image.new("RGBA", (16, 16), (255, 255, 255, 0)).save(tmp_path / "clear.png")
     before = {path: path.is_file() and path.read_bytes() for path in tmp_path.iterdir()}
     result = cli("edit", "-o", tmp_path / "out.png", *[a.format(**names) for a in args], "--model", model,
                  "--threads", 1)

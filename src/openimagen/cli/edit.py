@@ -64,6 +64,15 @@ def check_not_an_input(out: Path, count: int, inputs: dict[str, str | None]) -> 
                                 f"output name")
 
 
+def check_mask_is_visible(mask_image, mask: str) -> None:
+    """A fully transparent mask is refused: its grey values (which the edit reads; alpha is ignored) are invisible, so
+    an all-white one would silently regenerate the whole image."""
+    if mask_image.mode in ("RGBA", "RGBa", "LA", "La", "PA") or "transparency" in mask_image.info:
+        if mask_image.convert("RGBA").getchannel("A").getextrema()[1] == 0:
+            raise UserError(f"--mask {mask} is fully transparent; masks are read by grey value (white = regenerate, "
+                            "alpha ignored): save it opaque, white where the image should change")
+
+
 def file_digest(path: str) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
 
@@ -105,6 +114,8 @@ def edit(image, prompts, mask, pad, output, model, method, jump_length, jump_n_s
     check_not_an_input(out, len(prompts) * (num_images or 1), {"IMAGE": image, "--mask": mask})
     source = open_input(image, "IMAGE")
     mask_image = open_input(mask, "--mask") if mask is not None else None
+    if mask_image is not None:
+        check_mask_is_visible(mask_image, mask)
     folder = resolve_model(model)
     saved = read_saved_config(folder)
     if method == "trained" and not any(s.get("task") == "inpaint" for s in saved["cascade"]["stages"]):
