@@ -198,6 +198,8 @@ def test_from_png_errors_name_the_problem(model, tmp_path):
     (tmp_path / "cut.png").write_bytes(data[:len(data) // 2])          # cut inside the image data
     assert_one_line_error(cli("sample", "--from-png", tmp_path / "cut.png", "-o", tmp_path / "o.png"),
                           "cut.png is truncated or damaged")
+    assert_one_line_error(cli("sample", "--from-png", tmp_path / "full.png", "-o", tmp_path / "full.png"),
+                          "would overwrite --from-png")
 
 
 def test_from_png_whose_model_folder_is_gone_asks_for_model(model, tmp_path):

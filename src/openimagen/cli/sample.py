@@ -180,6 +180,9 @@ def run_sample(ctx, prompts, out, model, num_images, seed, steps, guidance, samp
     check_output(out)
     record = recipe = None
     if from_png:
+        if out.resolve() == Path(from_png).resolve():
+            raise UserError(f"-o {out} would overwrite --from-png {from_png}, the record it re-runs; choose another "
+                            "output name")
         recipe, record, model = recipe_from_png(ctx, from_png, prompts, model)
         prompts, threads = recipe.prompts, threads or recipe.threads
     elif not prompts:
