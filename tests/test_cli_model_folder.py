@@ -58,6 +58,13 @@ def add_key(*where):
     return damage
 
 
+def network_table_with_unknown_key(folder):
+    """cascade.stages[0].network as a table (as a training config may give it) with a key no network has."""
+    config = json.loads((folder / "config.json").read_text())
+    config["cascade"]["stages"][0]["network"] = {**config["stages"][0]["network"], "bogus": 1}
+    (folder / "config.json").write_text(json.dumps(config))
+
+
 def remove_stage_file(folder):
     (folder / "stage-2.safetensors").unlink()
 
@@ -72,6 +79,7 @@ DAMAGES = [(truncate, "stage-2.safetensors is not a readable safetensors file"),
            (add_key("stages", 0, "network"), "config.json: unknown key 'bogus' in stage 1's network table"),
            (add_key("cascade"), "config.json: unknown config key 'cascade.bogus'"),
            (add_key("cascade", "stages", 1), "config.json: unknown config key 'cascade.stages.2.bogus'"),
+           (network_table_with_unknown_key, "config.json: unknown key 'bogus' in cascade.stages.1.network"),
            (remove_stage_file, "stage-2.safetensors is missing (stage 2's weights in config.json)")]
 
 

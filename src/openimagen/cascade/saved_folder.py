@@ -60,7 +60,6 @@ def check_known_keys(path: Path, saved: dict) -> None:
     from openimagen.cascade.config import CascadeConfig
     from openimagen.config import ConfigError, from_dict
     from openimagen.nn import config_from_dict
-    from openimagen.nn.config import CONFIG_KINDS
 
     unknown = sorted(set(saved) - TOP_LEVEL_KEYS)
     if unknown:
@@ -72,19 +71,31 @@ def check_known_keys(path: Path, saved: dict) -> None:
             raise ModelFolderError(f"{path}: unknown key {unknown[0]!r} in stage {number}'s record (known: "
                                    f"{', '.join(sorted(RECORD_KEYS))}); remove it, or {_REWRITE}")
         network = record["network"]
-        known = CONFIG_KINDS.get(network.get("kind"))
-        unknown = sorted(set(network) - {"kind"} - {f.name for f in dataclasses.fields(known)}) if known else []
+        unknown = unknown_network_keys(network)
         if unknown:
-            raise ModelFolderError(f"{path}: unknown key {unknown[0]!r} in stage {number}'s network table (not a "
+            raise ModelFolderError(f"{path}: unknown key {unknown[0]!r} in stage {number}'s network table (no such "
                                    f"{network['kind']} setting); remove it, or {_REWRITE}")
         try:
             config_from_dict(network)
         except (ValueError, TypeError) as error:
             raise ModelFolderError(f"{path}: stage {number}'s network: {error}; {_REWRITE}") from error
     try:
-        from_dict(CascadeConfig, saved["cascade"], where="cascade")
+        cascade = from_dict(CascadeConfig, saved["cascade"], where="cascade")
     except (ConfigError, ValueError, TypeError) as error:
         raise ModelFolderError(f"{path}: {error}; {_REWRITE}") from error
+    for number, stage in enumerate(cascade.stages, start=1):
+        unknown = unknown_network_keys(stage.network) if isinstance(stage.network, dict) else []
+        if unknown:
+            raise ModelFolderError(f"{path}: unknown key {unknown[0]!r} in cascade.stages.{number}.network (no such "
+                                   f"{stage.network['kind']} setting); remove it, or {_REWRITE}")
+
+
+def unknown_network_keys(table: dict) -> list[str]:
+    """Keys of a network table (with "kind") that its kind's config does not have; [] for an unknown kind."""
+    from openimagen.nn.config import CONFIG_KINDS
+
+    known = CONFIG_KINDS.get(table.get("kind"))
+    return sorted(set(table) - {"kind"} - {f.name for f in dataclasses.fields(known)}) if known else []
 
 
 def header_shapes(path: Path) -> dict[str, tuple[int, ...]]:
