@@ -65,6 +65,12 @@ def network_table_with_unknown_key(folder):
     (folder / "config.json").write_text(json.dumps(config))
 
 
+def unknown_preset(folder):
+    config = json.loads((folder / "config.json").read_text())
+    config["cascade"]["stages"][1]["network"] = "tiny-sr-from-the-future"
+    (folder / "config.json").write_text(json.dumps(config))
+
+
 def remove_stage_file(folder):
     (folder / "stage-2.safetensors").unlink()
 
@@ -79,6 +85,7 @@ DAMAGES = [(truncate, "stage-2.safetensors is not a readable safetensors file"),
            (add_key("stages", 0, "network"), "config.json: unknown key 'bogus' in stage 1's network table"),
            (add_key("cascade"), "config.json: unknown config key 'cascade.bogus'"),
            (add_key("cascade", "stages", 1), "config.json: unknown config key 'cascade.stages.2.bogus'"),
+           (unknown_preset, "config.json: cascade.stages.2.network 'tiny-sr-from-the-future' is no network preset"),
            (network_table_with_unknown_key, "config.json: unknown key 'bogus' in cascade.stages.1.network"),
            (remove_stage_file, "stage-2.safetensors is missing (stage 2's weights in config.json)")]
 

@@ -60,6 +60,7 @@ def check_known_keys(path: Path, saved: dict) -> None:
     from openimagen.cascade.config import CascadeConfig
     from openimagen.config import ConfigError, from_dict
     from openimagen.nn import config_from_dict
+    from openimagen.nn.presets import PRESETS
 
     unknown = sorted(set(saved) - TOP_LEVEL_KEYS)
     if unknown:
@@ -84,6 +85,9 @@ def check_known_keys(path: Path, saved: dict) -> None:
     except (ConfigError, ValueError, TypeError) as error:
         raise ModelFolderError(f"{path}: {error}; {_REWRITE}") from error
     for number, stage in enumerate(cascade.stages, start=1):
+        if isinstance(stage.network, str) and stage.network not in PRESETS:
+            raise ModelFolderError(f"{path}: cascade.stages.{number}.network {stage.network!r} is no network preset "
+                                   f"of this openimagen (known: {', '.join(sorted(PRESETS))}); {_REWRITE}")
         unknown = unknown_network_keys(stage.network) if isinstance(stage.network, dict) else []
         if unknown:
             raise ModelFolderError(f"{path}: unknown key {unknown[0]!r} in cascade.stages.{number}.network (no such "
