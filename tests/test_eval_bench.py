@@ -97,6 +97,13 @@ def test_a_missing_or_unreadable_image_of_images_is_one_line_naming_it(tmp_path,
     assert "bench:" not in result.stderr                 # refused before the benchmark starts
 
 
+def test_images_that_is_a_file_is_named_as_one(tmp_path):
+    (tmp_path / "0000-0.png").write_bytes(b"x")
+    result = cli("bench", "--split", "eval", "--limit", "1", "--images", tmp_path / "0000-0.png", "--no-fd",
+                 "--out", tmp_path / "out")
+    assert_one_line_error(result, f"--images {tmp_path / '0000-0.png'} is a file, not a folder")
+
+
 def test_stop_at_stage_beyond_the_model_is_one_line(tmp_path):
     config = tiny_cascade_config()
     config.max_text_length = 32

@@ -119,3 +119,12 @@ def test_damaged_shapes_weights_are_named_not_blamed_on_the_install(tmp_path, da
                  damaged_feature_folder(tmp_path, damage))
     assert_one_line_error(result, phrase)
     assert "reinstall" not in result.stderr
+
+
+def test_a_damaged_inception_file_or_a_folder_without_it_is_named(tmp_path):
+    folder = image_folder(tmp_path / "a", 0, count=2)
+    (tmp_path / "broken.pt").write_bytes(b"\0" * 5000)
+    assert_one_line_error(cli("eval", "fid", folder, folder, "--weights", tmp_path / "broken.pt"),
+                          "broken.pt: not a TorchScript file, or a damaged one")
+    assert_one_line_error(cli("eval", "fid", folder, folder, "--weights", tmp_path / "a"),
+                          f"--weights {tmp_path / 'a'} is a folder without {inception.FILE_NAME}")

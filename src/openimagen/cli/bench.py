@@ -48,7 +48,8 @@ def make_generator(kind: str, model: str | None, images: str | None, settings: d
 
     if images is not None:
         if not Path(images).is_dir():
-            raise UserError(f"--images {images}: no such folder (expected PPPP-K.png files written by a bench run)")
+            what = " is a file, not a folder" if Path(images).exists() else ": no such folder"
+            raise UserError(f"--images {images}{what} (expected PPPP-K.png files written by a bench run)")
         return bench.folder_generator(images)
     if kind == "render":
         return bench.render_generator(size)

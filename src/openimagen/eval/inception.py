@@ -36,6 +36,9 @@ def candidate_paths() -> list[Path]:
 def find_weights(weights: str | Path | None = None) -> Path:
     if weights is not None:
         path = Path(weights).expanduser()
+        if path.is_dir() and not (path / FILE_NAME).is_file():
+            raise WeightsNotFoundError(f"--weights {weights} is a folder without {FILE_NAME}; pass the path of "
+                                       f"{FILE_NAME} ({URL})")
         if path.is_dir():
             path = path / FILE_NAME
         if not path.is_file():
@@ -76,8 +79,9 @@ class InceptionFeatureExtractor:
                 warnings.simplefilter("ignore", DeprecationWarning)
                 module = torch.jit.load(str(path), map_location="cpu")
         except (RuntimeError, ValueError) as error:
-            raise ValueError(f"{path}: not a TorchScript file ({str(error).splitlines()[0]}); expected {FILE_NAME}") \
-                from error
+            first = (str(error).strip().splitlines() or [type(error).__name__])[0].split(". ")[0]
+            raise ValueError(f"{path}: not a TorchScript file, or a damaged one ({first}); download {FILE_NAME} again "
+                             f"({URL})") from error
         return cls(module, device)
 
     @torch.inference_mode()
