@@ -4,6 +4,7 @@ import copy
 import json
 import math
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -143,6 +144,38 @@ def test_save_and_load_round_trip_gives_identical_samples_without_pickle(cascade
 def test_loading_a_folder_without_config_names_it(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a saved cascade"):
         Cascade.from_pretrained(tmp_path)
+
+
+def test_saving_never_deletes_a_file_or_a_folder_that_is_not_a_saved_cascade(cascade, tmp_path):
+    from openimagen.cascade.pretrained import SaveError
+
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "todo.md").write_text("keep me")
+    (tmp_path / "image.png").write_bytes(b"png")
+    with pytest.raises(SaveError, match="does not hold a saved cascade"):
+        cascade.save_pretrained(tmp_path / "notes")
+    with pytest.raises(SaveError, match="is a file, not a folder"):
+        cascade.save_pretrained(tmp_path / "image.png")
+    assert (tmp_path / "notes" / "todo.md").read_text() == "keep me"
+    assert (tmp_path / "image.png").read_bytes() == b"png"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["image.png", "notes"]
+
+
+def test_a_failed_save_leaves_the_old_folder_and_no_temp_behind(cascade, tmp_path, monkeypatch):
+    from openimagen.cascade import pretrained
+
+    cascade.save_pretrained(tmp_path / "model")
+    before = (tmp_path / "model" / "stage-1.safetensors").read_bytes()
+
+    def full_disk(tensors, filename):
+        Path(filename).write_bytes(b"partial")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pretrained, "save_file", full_disk)
+    with pytest.raises(pretrained.SaveError, match=r"cannot write .*model: No space left on device"):
+        cascade.save_pretrained(tmp_path / "model")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+    assert (tmp_path / "model" / "stage-1.safetensors").read_bytes() == before
 
 
 def test_float16_storage_halves_the_files_and_samples_in_float32(cascade, tmp_path):

@@ -65,3 +65,19 @@ def test_a_data_folder_whose_captions_are_all_empty_is_one_line_saying_so(tmp_pa
         caption.write_text("\n")
     result = train(tmp_path, f"data.source={tmp_path / 'images'}")
     assert_one_line_error(result, "no usable samples, all 2 inputs skipped (2 empty_caption)")
+
+
+def test_a_final_export_that_cannot_be_written_is_one_line_naming_the_folder(tmp_path, monkeypatch):
+    from openimagen.cascade import pretrained
+
+    def full_disk(tensors, filename):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pretrained, "save_file", full_disk)
+    write_folder(str(tmp_path / "images"), 2)
+    args = [a for s in (f"train.output_dir={tmp_path / 'run'}", "train.max_steps=1", "train.batch_size=2",
+                        "train.sample_every=0", "train.progress=false", f"data.source={tmp_path / 'images'}")
+            for a in ("--set", s)]
+    result = cli("train", CONFIG, *args)
+    assert_one_line_error(result, f"cannot write {tmp_path / 'run' / 'cascade'}: No space left on device")
+    assert sorted(p.name for p in (tmp_path / "run").iterdir() if p.name.startswith(".cascade")) == []

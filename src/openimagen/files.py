@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
 __all__ = ["atomic_path", "write_bytes_atomic", "write_text_atomic", "write_json_atomic", "save_image_atomic",
-           "give_default_mode", "NotUtf8Error", "decode_utf8", "read_utf8"]
+           "replace_directory", "give_default_mode", "NotUtf8Error", "decode_utf8", "read_utf8"]
 
 
 @contextmanager
@@ -53,6 +54,18 @@ def save_image_atomic(image, path: str | os.PathLike, format: str = "PNG", **kwa
     """A PIL image (`image.save(..., format, **kwargs)`: pnginfo, optimize, ...)."""
     with atomic_path(path) as temporary:
         image.save(temporary, format=format, **kwargs)
+
+
+def replace_directory(tmp: Path, final: Path) -> None:
+    """Rename the finished folder `tmp` to `final`, replacing a folder already there (moved aside first, then
+    deleted), so `final` is at every moment either the old folder or the new one."""
+    if final.exists():
+        trash = final.with_name(f".trash-{final.name}-{os.getpid()}")
+        os.replace(final, trash)
+        os.replace(tmp, final)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        os.replace(tmp, final)
 
 
 def give_default_mode(path: str | os.PathLike) -> None:

@@ -9,18 +9,41 @@ import shutil
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
 from openimagen.cascade.config import CascadeConfig
 from openimagen.cascade.saved_folder import (FORMAT, VERSION, check_finite, check_tensor_shapes, damaged,
                                              read_saved_config)
-from openimagen.files import give_default_mode
+from openimagen.files import give_default_mode, replace_directory
 from openimagen.nn import build_network, config_from_dict, config_to_dict
 from openimagen.config import from_dict, to_dict
 
-__all__ = ["save_cascade", "load_cascade", "load_stage_weights", "FORMAT"]
+__all__ = ["save_cascade", "load_cascade", "load_stage_weights", "FORMAT", "SaveError", "check_save_folder"]
 
+
+class SaveError(ValueError):
+    """A cascade cannot be saved to a folder: it cannot be written, or holds something that is not a saved cascade."""
+
+
+def _holds_saved_cascade(directory: Path) -> bool:
+    try:
+        saved = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(saved, dict) and saved.get("format") == FORMAT
+
+
+def check_save_folder(directory: str | Path) -> None:
+    """Saving replaces `directory` as a whole: it may be new, empty, or a saved cascade, never a file or a folder
+    holding anything else (which saving would delete)."""
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise SaveError(f"{directory} is a file, not a folder; save to a new folder (or over a saved cascade)")
+    if directory.is_dir() and any(directory.iterdir()) and not _holds_saved_cascade(directory):
+        raise SaveError(f"{directory} is a folder that does not hold a saved cascade (no openimagen config.json), "
+                        "and saving would delete what is in it; save to a new folder, or empty it first")
 
 
 def _tensors(network: nn.Module, dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
@@ -32,11 +55,24 @@ def save_cascade(cascade, directory: str | Path, raw_networks: list[nn.Module] |
                  dtype: torch.dtype | None = None) -> Path:
     """Write the cascade to `directory` atomically (temp dir + rename): stage-N.safetensors holds the weights the
     cascade samples with (EMA after training), stage-N.raw.safetensors the raw ones if given; floating-point
-    tensors are stored as `dtype` if given (e.g. float16 for a shipped model)."""
+    tensors are stored as `dtype` if given (e.g. float16 for a shipped model). `directory` may be new, empty or a
+    saved cascade (`check_save_folder`); a failed write leaves nothing behind and raises SaveError."""
     directory = Path(directory)
     if raw_networks is not None and len(raw_networks) != len(cascade.networks):
         raise ValueError(f"raw_networks: need {len(cascade.networks)} networks, got {len(raw_networks)}")
+    check_save_folder(directory)
     tmp = directory.with_name(f".{directory.name}.tmp-{os.getpid()}")
+    try:
+        _write_folder(cascade, tmp, raw_networks, dtype)
+    except (OSError, SafetensorError) as error:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise SaveError(f"cannot write {directory}: {getattr(error, 'strerror', None) or error}") from error
+    replace_directory(tmp, directory)
+    return directory
+
+
+def _write_folder(cascade, tmp: Path, raw_networks, dtype) -> None:
+    """config.json and the stage files into the fresh folder `tmp`."""
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     stages = []
@@ -52,14 +88,6 @@ def save_cascade(cascade, directory: str | Path, raw_networks: list[nn.Module] |
     (tmp / "config.json").write_text(json.dumps(config, indent=1))
     for written in tmp.iterdir():
         give_default_mode(written)
-    if directory.exists():
-        trash = directory.with_name(f".{directory.name}.old-{os.getpid()}")
-        os.replace(directory, trash)
-        os.replace(tmp, directory)
-        shutil.rmtree(trash, ignore_errors=True)
-    else:
-        os.replace(tmp, directory)
-    return directory
 
 
 def load_cascade(directory: str | Path, weights: str = "ema", embedder=None, device: str | torch.device = "cpu"):

@@ -28,7 +28,8 @@ def export(config_path: str, overrides: tuple[str, ...], checkpoints: tuple[str,
 
     from openimagen.train.checkpoint import CheckpointError
     from openimagen.train.config import load_config
-    from openimagen.train.run import ExportError, export_cascade
+    from openimagen.cascade.pretrained import SaveError
+    from openimagen.train.run import export_cascade
     from openimagen.config import ConfigError
 
     hide_weight_loading_bar()
@@ -42,6 +43,6 @@ def export(config_path: str, overrides: tuple[str, ...], checkpoints: tuple[str,
         config = load_config(config_path, overrides)
         directory = export_cascade(config, out, checkpoints=chosen, dtype=torch.float16 if fp16 else None,
                                    raw=not no_raw)
-    except (ConfigError, FileNotFoundError, CheckpointError, ExportError) as error:
+    except (ConfigError, FileNotFoundError, CheckpointError, SaveError) as error:
         raise UserError(str(error)) from error
     click.echo(f"wrote {directory}")

@@ -39,6 +39,7 @@ def train(config_path: str, overrides: tuple[str, ...], stages: tuple[int, ...])
     SIGTERM/SIGINT save a checkpoint and exit with code 75; rerun the same command to continue. When every stage has a
     checkpoint, the sampling-ready cascade is written to OUTPUT_DIR/cascade.
     """
+    from openimagen.cascade.pretrained import SaveError
     from openimagen.data import DataError, DataSourceError
     from openimagen.text import CacheError, EncoderNotFoundError
     from openimagen.train.checkpoint import CheckpointError
@@ -58,7 +59,7 @@ def train(config_path: str, overrides: tuple[str, ...], stages: tuple[int, ...])
                 raise ConfigError(f"--stage {bad[0]}: the cascade has {len(config.cascade.stages)} stage(s)")
         results = run_training(config, list(stages) or None)
     except (ConfigError, CacheError, DataSourceError, EncoderNotFoundError, TrainingDiverged, CheckpointError,
-            RunLocked) as error:
+            RunLocked, SaveError) as error:
         raise UserError(str(error)) from error
     except DataError as error:  # from a loader worker the message carries its traceback: keep the last line
         raise UserError(str(error).strip().splitlines()[-1].removeprefix("DataError: ")) from error

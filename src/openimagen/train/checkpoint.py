@@ -21,7 +21,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from openimagen.files import give_default_mode, write_json_atomic
+from openimagen.files import give_default_mode, replace_directory, write_json_atomic
 
 __all__ = ["save_checkpoint", "load_checkpoint", "latest_checkpoint", "latest_good_checkpoint",
            "load_latest_good_checkpoint", "list_checkpoints", "CheckpointError", "CheckpointWriteError",
@@ -121,13 +121,7 @@ def _write_directory(tmp: Path, tensors: dict[str, dict[str, torch.Tensor]], sta
 
 def _replace_directory(tmp: Path, final: Path) -> None:
     """Rename `tmp` to `final` (replacing it: re-saving the same step, e.g. a signal right after a periodic save)."""
-    if final.exists():
-        trash = final.with_name(f".trash-{final.name}-{os.getpid()}")
-        os.replace(final, trash)
-        os.replace(tmp, final)
-        shutil.rmtree(trash, ignore_errors=True)
-    else:
-        os.replace(tmp, final)
+    replace_directory(tmp, final)
     _fsync_dir(final.parent)
 
 

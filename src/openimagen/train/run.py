@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import shutil
 from pathlib import Path
 
 import torch
 from accelerate import Accelerator
-from safetensors import SafetensorError
 from safetensors.torch import load_file
 
 from openimagen.cascade import Cascade, TextEmbedder, build_stage_network
-from openimagen.cascade.saved_folder import FORMAT
+from openimagen.cascade.pretrained import SaveError, check_save_folder
 from openimagen.config import ConfigError
 from openimagen.train.checkpoint import CheckpointError, latest_checkpoint, latest_good_checkpoint, verify_checkpoint
 from openimagen.train.config import ExperimentConfig
 from openimagen.train.stage_run import init_from_folder, make_embedder, stage_dir, train_stage
 from openimagen.train.trainer import TrainResult, make_accelerator
 
-__all__ = ["train", "export_cascade", "missing_stages", "ExportError", "check_export_folder",
-           "check_output_dir"]
+__all__ = ["train", "export_cascade", "missing_stages", "check_output_dir"]
 
 
 def missing_stages(config: ExperimentConfig) -> list[int]:
@@ -31,28 +27,6 @@ def missing_stages(config: ExperimentConfig) -> list[int]:
         return []
     return [n for n in range(1, len(config.cascade.stages) + 1)
             if latest_checkpoint(stage_dir(config, n) / "checkpoints") is None]
-
-
-class ExportError(ValueError):
-    """The export's output folder cannot be written, or holds something that is not a saved cascade."""
-
-
-def _holds_saved_cascade(directory: Path) -> bool:
-    try:
-        saved = json.loads((directory / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(saved, dict) and saved.get("format") == FORMAT
-
-
-def check_export_folder(directory: Path) -> None:
-    """The export replaces `directory` as a whole: it may be new, empty, or a saved cascade, never a file or a
-    folder holding anything else (which the export would delete)."""
-    if directory.exists() and not directory.is_dir():
-        raise ExportError(f"{directory} is a file, not a folder; export to a new folder (or over a saved cascade)")
-    if directory.is_dir() and any(directory.iterdir()) and not _holds_saved_cascade(directory):
-        raise ExportError(f"{directory} is a folder that does not hold a saved cascade (no openimagen config.json), "
-                          "and the export would delete what is in it; export to a new folder, or empty it first")
 
 
 def _chosen_checkpoint(config: ExperimentConfig, number: int, chosen: dict[int, Path]) -> Path | None:
@@ -83,7 +57,7 @@ def export_cascade(config: ExperimentConfig, directory: str | Path | None = None
                    dtype: torch.dtype | None = None, raw: bool = True) -> Path:
     """Assemble every stage's newest intact checkpoint (or `checkpoints[stage]`, verified too; EMA weights, raw kept
     too unless `raw=False`) into `Cascade.save_pretrained` at `directory` (default `output_dir/cascade`: new, empty
-    or a saved cascade, see `check_export_folder`), stored as `dtype`. A stage without a checkpoint comes from
+    or a saved cascade, see `check_save_folder`), stored as `dtype`. A stage without a checkpoint comes from
     `train.init_from` when it is set."""
     directory = Path(directory or Path(config.train.output_dir) / "cascade")
     checkpoints = {n: Path(c) for n, c in (checkpoints or {}).items()}
@@ -92,7 +66,7 @@ def export_cascade(config: ExperimentConfig, directory: str | Path | None = None
         if not 1 <= number <= count:
             raise ConfigError(f"checkpoint {path} for stage {number}: no stage {number}; the config has stages "
                               f"1..{count}")
-    check_export_folder(directory)
+    check_save_folder(directory)
     missing = [n for n in missing_stages(config) if n not in checkpoints]
     if missing:
         raise FileNotFoundError(f"cannot export the cascade: stage(s) {missing} have no checkpoint in "
@@ -108,13 +82,8 @@ def export_cascade(config: ExperimentConfig, directory: str | Path | None = None
             else:
                 _load_checkpoint_weights(network, found[number] / f"{weights}.safetensors", number)
             networks.append(network)
-    try:
-        Cascade(config.cascade, ema, embedder).save_pretrained(str(directory), raw_networks=raws if raw else None,
-                                                               dtype=dtype)
-    except (OSError, SafetensorError) as error:
-        # save_pretrained writes `.NAME.tmp-PID` beside the folder first, and leaves it behind when it fails
-        shutil.rmtree(directory.with_name(f".{directory.name}.tmp-{os.getpid()}"), ignore_errors=True)
-        raise ExportError(f"cannot write {directory}: {getattr(error, 'strerror', None) or error}") from error
+    Cascade(config.cascade, ema, embedder).save_pretrained(str(directory), raw_networks=raws if raw else None,
+                                                           dtype=dtype)
     return directory
 
 
@@ -142,8 +111,8 @@ def train(config: ExperimentConfig, stages: list[int] | None = None, accelerator
     When every stage of the cascade has a checkpoint, the main process exports `output_dir/cascade`."""
     check_output_dir(config.train.output_dir)
     try:                    # the export at the end would refuse it: say so before training, not after
-        check_export_folder(Path(config.train.output_dir) / "cascade")
-    except ExportError as error:
+        check_save_folder(Path(config.train.output_dir) / "cascade")
+    except SaveError as error:
         raise ConfigError(f"train.output_dir: {error}") from error
     accelerator = accelerator or make_accelerator(config.train.mixed_precision)
     embedder = embedder or make_embedder(config)
