@@ -121,7 +121,7 @@ def test_real_vs_real_is_far_below_real_vs_noise(renders):
 
 
 def test_missing_weights_error_names_the_path(tmp_path):
-    with pytest.raises(FileNotFoundError, match=str(tmp_path / "config.json")):
+    with pytest.raises(FileNotFoundError, match=f"{tmp_path} has no config.json or {WEIGHTS_FILE}"):
         ShapesFeatureExtractor.load(tmp_path)
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(FileNotFoundError, match=WEIGHTS_FILE):
