@@ -124,3 +124,31 @@ def test_outpaint_canvas_scales_to_fit_and_centres_a_non_square_canvas():
 def test_outpaint_refuses_a_bad_pad(pad, message):
     with pytest.raises(ValueError, match=message):
         editing.outpaint_canvas(random_image(), pad, 16)
+
+
+@pytest.mark.parametrize("keywords, error, message", [
+    (dict(prompts=None), TypeError, "prompts must be a str or a list of str, got NoneType"),
+    (dict(image=np.zeros((16, 16, 3), np.uint8)), TypeError, "image must be a PIL image or a list of PIL images"),
+    (dict(mask=np.ones((16, 16))), TypeError, "mask must be a PIL image or a list of PIL images, got ndarray"),
+    (dict(jump_length=1.5), TypeError, "jump_length must be an integer >= 1, got 1.5"),
+    (dict(jump_n_sample=0), ValueError, "jump_n_sample must be an integer >= 1, got 0"),
+    (dict(seed="x"), TypeError, "seed must be an integer"),
+    (dict(stop_at_stage=0), ValueError, "stop_at_stage must be an integer >= 1, got 0"),
+    (dict(guidance_scale=float("nan")), ValueError, "guidance_scale must be a finite number >= 0, got nan"),
+])
+def test_inpaint_names_a_bad_argument_before_sampling(cascade, monkeypatch, keywords, error, message):
+    monkeypatch.setattr(pipeline_module.Cascade, "_sample_chain", lambda *args: pytest.fail("sampled"))
+    keywords = {"prompts": "red", "image": random_image(), "mask": box_mask(), "progress": False, **keywords}
+    with pytest.raises(error, match=message):
+        editing.inpaint(cascade, **keywords)
+
+
+@pytest.mark.parametrize("keywords, error, message", [
+    (dict(stop_at_stage=5), ValueError, r"stop_at_stage must be in 1..2"),
+    (dict(pad=16), ValueError, "pad: expected 4 integers >= 0"),
+    (dict(prompts=None), TypeError, "prompts must be a str or a list of str"),
+])
+def test_outpaint_names_a_bad_argument(cascade, keywords, error, message):
+    keywords = {"prompts": "red", "image": random_image(), "pad": (4, 0, 4, 0), "progress": False, **keywords}
+    with pytest.raises(error, match=message):
+        editing.outpaint(cascade, **keywords)

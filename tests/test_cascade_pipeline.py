@@ -122,6 +122,54 @@ def test_stage_overrides_reach_the_stage_and_bad_keys_are_named(cascade):
         cascade(["red"], stage_overrides={2: {"stepz": 3}}, progress=False)
 
 
+BAD_CALLS = [   # keywords of a call -> (error, words of its one-line message)
+    (dict(prompts=None), TypeError, "prompts must be a str or a list of str, got NoneType"),
+    (dict(prompts=b"red"), TypeError, "got bytes"),
+    (dict(prompts=["red", 3]), TypeError, "a list item of type int"),
+    (dict(prompts=[]), ValueError, "prompts is an empty list"),
+    (dict(num_images_per_prompt=0), ValueError, "num_images_per_prompt must be an integer >= 1, got 0"),
+    (dict(num_images_per_prompt=2.5), TypeError, "num_images_per_prompt must be an integer >= 1, got 2.5"),
+    (dict(max_batch_size=0), ValueError, "max_batch_size must be an integer >= 1"),
+    (dict(steps=2.5), TypeError, "steps must be an integer >= 1, got 2.5"),
+    (dict(steps=0), ValueError, "steps must be an integer >= 1, got 0"),
+    (dict(guidance_scale=math.nan), ValueError, "guidance_scale must be a finite number >= 0, got nan"),
+    (dict(guidance_scale="3"), TypeError, "guidance_scale must be a number >= 0, got '3'"),
+    (dict(aug_level=2.0), ValueError, r"aug_level must be a finite number in \[0, 1\], got 2.0"),
+    (dict(gamma=5.0), ValueError, r"gamma must be a finite number in \[0, 1\]"),
+    (dict(eta=-1.0), ValueError, "eta must be a finite number >= 0"),
+    (dict(threshold="dyn"), ValueError, r"threshold must be one of \['dynamic', 'static', 'none'\], got 'dyn'"),
+    (dict(sampler="dpm"), ValueError, "sampler: unknown sampler 'dpm'"),
+    (dict(stage_overrides={5: {"steps": 1}}), ValueError, r"stage_overrides: stage numbers are 1..2 \(1-based\), got 5"),
+    (dict(stage_overrides={1: 3}), TypeError, r"stage_overrides\[1\] must be a dict"),
+    (dict(stage_overrides={2: {"percentile": 2.0}}), ValueError,
+     r"stage_overrides\[2\]\['percentile'\] must be a finite number in \[0.5, 1\], got 2.0"),
+    (dict(seed="0"), TypeError, "seed must be an integer in 0..2\\^64-1 or None"),
+    (dict(seed=1.5), TypeError, "seed must be an integer"),
+    (dict(seed=2**64), ValueError, "seed must be in 0..2\\^64-1"),
+    (dict(seed=-1), ValueError, "seed must be in 0..2\\^64-1"),
+    (dict(stop_at_stage=0), ValueError, "stop_at_stage must be an integer >= 1, got 0"),
+    (dict(stop_at_stage=3), ValueError, r"stop_at_stage must be in 1..2 \(the cascade's stages\), got 3"),
+    (dict(start_stage=0), ValueError, "start_stage must be an integer >= 1, got 0"),
+    (dict(start_stage=2, start_image=torch.zeros(3, 8, 8)), TypeError,
+     "start_image must be a PIL image or a list of PIL images, got Tensor"),
+    (dict(start_stage=2, start_image="low.png"), TypeError, "got str .read a file with PIL.Image.open"),
+]
+
+
+@pytest.mark.parametrize("keywords, error, message", BAD_CALLS)
+def test_a_bad_argument_is_one_line_naming_it_before_any_sampling(cascade, monkeypatch, keywords, error, message):
+    monkeypatch.setattr(Cascade, "_sample_chain", lambda *args: pytest.fail("sampled despite a bad argument"))
+    keywords = {"prompts": ["red"], "progress": False, **keywords}
+    with pytest.raises(error, match=message) as raised:
+        cascade(**keywords)
+    assert "\n" not in str(raised.value)
+
+
+def test_a_numpy_seed_and_a_tuple_of_prompts_are_fine(cascade):
+    images = cascade(("red", "blue"), seed=np.int64(3), stop_at_stage=1, progress=False)
+    assert arrays(images)[0].tolist() == arrays(cascade(["red"], seed=3, stop_at_stage=1, progress=False))[0].tolist()
+
+
 def test_save_and_load_round_trip_gives_identical_samples_without_pickle(cascade, tmp_path):
     cascade.save_pretrained(tmp_path / "model", raw_networks=cascade.networks)
     names = sorted(p.name for p in (tmp_path / "model").iterdir())

@@ -18,7 +18,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from openimagen.cascade.pipeline import SAMPLING_KEYS, Cascade, new_seed, per_output
+from openimagen.cascade.pipeline import (SAMPLING_KEYS, Cascade, check_count, check_seed, new_seed, per_output,
+                                        prompt_list)
 from openimagen.cascade.randomness import mix_seed
 from openimagen.cascade.sampling import KnownRegion, center_square, from_pil
 
@@ -80,7 +81,7 @@ def inpaint(cascade: Cascade, prompts: str | list[str], image: Any, mask: Any, n
     keywords of `Cascade.__call__` (steps, guidance_scale, sampler, ...); `jump_length` / `jump_n_sample` are
     RePaint's resampling (1, 1 = none). An all-white mask is plain sampling (the same images as `cascade(...)`
     with the same seed); a mask with no white pixel at the output resolution is a ValueError."""
-    prompts = [prompts] if isinstance(prompts, str) else list(prompts)
+    prompts = prompt_list(prompts)
     unknown = sorted(set(sampling) - set(SAMPLING_KEYS))
     if unknown:
         raise TypeError(f"inpaint() got unknown keyword(s) {unknown}")
@@ -90,17 +91,14 @@ def inpaint(cascade: Cascade, prompts: str | list[str], image: Any, mask: Any, n
     if method == "trained" and not any(stage.task == "inpaint" for stage in stages):
         raise EditInputError("method", "method='trained' needs a stage trained with task = 'inpaint'; this cascade "
                              "has none (use method='repaint', or train one: docs/editing.md)")
-    if min(jump_length, jump_n_sample) < 1:
-        raise ValueError(f"jump_length and jump_n_sample must be >= 1, got {jump_length} and {jump_n_sample}")
-    last = stop_at_stage or len(stages)
-    if not prompts or num_images_per_prompt < 1 or max_batch_size < 1 or not 1 <= last <= len(stages):
-        raise ValueError("need at least one prompt, num_images_per_prompt >= 1, max_batch_size >= 1 and "
-                         f"1 <= stop_at_stage <= {len(stages)}")
+    for name, count in (("jump_length", jump_length), ("jump_n_sample", jump_n_sample),
+                        ("num_images_per_prompt", num_images_per_prompt), ("max_batch_size", max_batch_size)):
+        check_count(name, count)
+    check_seed(seed)
+    last = cascade._last_stage(stop_at_stage)
     images = per_output(image, len(prompts), num_images_per_prompt, "image")
-    if not all(isinstance(im, Image.Image) for im in images):
-        raise EditInputError("image", f"image must be PIL images, got {type(images[0]).__name__}")
     masks = [read_mask(m, i) for m, i in zip(per_output(mask, len(prompts), num_images_per_prompt, "mask"), images)]
-    settings = {n: cascade._stage_settings(n, sampling, stage_overrides) for n in range(1, last + 1)}
+    settings = cascade._stage_settings(range(1, last + 1), sampling, stage_overrides)
     known = {n: from_pil(images, stages[n - 1].resolution) for n in settings}
     regions = {n: torch.cat([stage_mask(m, stages[n - 1].resolution) for m in masks]) for n in settings}
     for index, region in enumerate(regions[last]):
@@ -126,7 +124,7 @@ def outpaint_canvas(image: Image.Image, pad: tuple[int, int, int, int], size: in
     the whole scaled to fit the square (centred if it is not square); the mask is white outside the image."""
     if not isinstance(image, Image.Image):
         raise EditInputError("image", f"image must be a PIL image, got {type(image).__name__}")
-    pad = tuple(pad)
+    pad = tuple(pad) if isinstance(pad, (list, tuple)) else (pad,)
     if len(pad) != 4 or any(not isinstance(p, int) or isinstance(p, bool) or p < 0 for p in pad):
         raise EditInputError("pad", f"pad: expected 4 integers >= 0 (left, top, right, bottom), got {pad!r}")
     left, top, right, bottom = pad
@@ -151,8 +149,8 @@ def outpaint(cascade: Cascade, prompts: str | list[str], image: Any, pad: tuple[
              **settings: Any) -> list[Image.Image] | dict[int, list[Image.Image]]:
     """Extend `image` by `pad` (see `outpaint_canvas`, at the output resolution) and generate the new area with
     `inpaint` (same keywords). Padding every side is zooming out."""
-    size = cascade.config.stages[(settings.get("stop_at_stage") or len(cascade.config.stages)) - 1].resolution
-    prompts = [prompts] if isinstance(prompts, str) else list(prompts)
+    size = cascade.config.stages[cascade._last_stage(settings.get("stop_at_stage")) - 1].resolution
+    prompts = prompt_list(prompts)
     pairs = [outpaint_canvas(im, pad, size) for im in per_output(image, len(prompts), 1, "image")]
     canvases, masks = [c for c, _ in pairs], [m for _, m in pairs]
     return inpaint(cascade, prompts, canvases, masks, num_images_per_prompt, seed, method, **settings)

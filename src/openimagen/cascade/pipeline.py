@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from numbers import Integral, Real
 from typing import Any, Callable
 
 import torch
@@ -9,7 +11,7 @@ from PIL import Image
 from torch import nn
 from tqdm.auto import tqdm
 
-from openimagen.cascade.config import CascadeConfig, check_interval
+from openimagen.cascade.config import THRESHOLDS, CascadeConfig, check_interval
 from openimagen.cascade.randomness import mix_seed
 from openimagen.cascade.sampling import KnownRegion, from_pil, sample_stage, to_pil
 from openimagen.cascade.stage import build_stage_network
@@ -20,6 +22,9 @@ __all__ = ["Cascade"]
 SAMPLING_KEYS = ("sampler", "steps", "guidance_scale", "guidance_interval", "threshold", "percentile", "aug_level",
                  "gamma", "eta")
 KnownFor = Callable[[int, int, int], "KnownRegion | None"]   # (stage, first output, end) -> what the edit keeps
+SEED_MAX = 2**64 - 1            # torch.Generator.manual_seed takes 64-bit seeds
+SETTING_RANGES = {"guidance_scale": (0.0, None), "eta": (0.0, None), "aug_level": (0.0, 1.0), "gamma": (0.0, 1.0),
+                  "percentile": (0.5, 1.0)}     # as StageConfig checks them
 
 
 def default_embedder(config: CascadeConfig) -> TextEmbedder:
@@ -64,16 +69,27 @@ class Cascade:
 
         return load_cascade(directory, weights, embedder, device)
 
-    def _stage_settings(self, number: int, shared: dict, stage_overrides: dict | None) -> dict:
-        settings = self.config.stages[number - 1].sampling_defaults()
-        settings.update({k: v for k, v in shared.items() if v is not None})
-        extra = (stage_overrides or {}).get(number, {})
-        unknown = sorted(set(extra) - set(SAMPLING_KEYS))
-        if unknown:
-            raise ValueError(f"stage_overrides[{number}] has unknown key(s) {unknown}; valid: {list(SAMPLING_KEYS)}")
-        settings.update(extra)
-        settings["guidance_interval"] = check_interval(settings.get("guidance_interval"))
+    def _stage_settings(self, numbers: range, shared: dict, stage_overrides: dict | None) -> dict[int, dict]:
+        """{stage: its sampling settings} for the 1-based stages `numbers`: the stage's defaults, then the keywords
+        given for every stage (`shared`, None = default), then `stage_overrides[stage]`; each one checked."""
+        overrides = check_stage_overrides(stage_overrides, len(self.config.stages))
+        shared = {key: check_setting(key, value, key) for key, value in shared.items() if value is not None}
+        settings = {}
+        for number in numbers:
+            settings[number] = self.config.stages[number - 1].sampling_defaults() | shared
+            settings[number].update({key: check_setting(key, value, f"stage_overrides[{number}][{key!r}]")
+                                     for key, value in overrides.get(number, {}).items()})
         return settings
+
+    def _last_stage(self, stop_at_stage: int | None) -> int:
+        """The last stage to run: `stop_at_stage` (1-based) checked, or the last one for None."""
+        stages = len(self.config.stages)
+        if stop_at_stage is None:
+            return stages
+        check_count("stop_at_stage", stop_at_stage)
+        if stop_at_stage > stages:
+            raise ValueError(f"stop_at_stage must be in 1..{stages} (the cascade's stages), got {stop_at_stage}")
+        return stop_at_stage
 
     def _start_images(self, start_image: Any, prompts: list[str], repeat: int, start_stage: int) -> torch.Tensor:
         images = per_output(start_image, len(prompts), repeat, "start_image")
@@ -114,18 +130,20 @@ class Cascade:
         of PIL images of the last stage run, or {stage: images} for every stage run if `return_all_stages`.
         `on_batch(first_index, images)` is called with the last stage's images of each batch as soon as they are done
         (e.g. to save them, so an interrupted long run keeps its finished images)."""
-        prompts = [prompts] if isinstance(prompts, str) else list(prompts)
-        last = stop_at_stage or len(self.config.stages)
-        if not prompts or num_images_per_prompt < 1 or max_batch_size < 1:
-            raise ValueError("need at least one prompt, num_images_per_prompt >= 1 and max_batch_size >= 1")
-        if not 1 <= start_stage <= last <= len(self.config.stages):
+        prompts = prompt_list(prompts)
+        check_count("num_images_per_prompt", num_images_per_prompt)
+        check_count("max_batch_size", max_batch_size)
+        check_seed(seed)
+        last = self._last_stage(stop_at_stage)
+        check_count("start_stage", start_stage)
+        if start_stage > last:
             raise ValueError(f"need 1 <= start_stage ({start_stage}) <= stop_at_stage ({last}) <= "
                              f"{len(self.config.stages)} stages")
         if (start_stage > 1) != (start_image is not None):
             raise ValueError("start_image is needed exactly when start_stage > 1 (it is the input of that stage)")
         shared = dict(guidance_scale=guidance_scale, steps=steps, sampler=sampler, threshold=threshold,
                       aug_level=aug_level, gamma=gamma, eta=eta, guidance_interval=guidance_interval)
-        settings = {n: self._stage_settings(n, shared, stage_overrides) for n in range(start_stage, last + 1)}
+        settings = self._stage_settings(range(start_stage, last + 1), shared, stage_overrides)
         expanded = [p for p in prompts for _ in range(num_images_per_prompt)]
         lowres_all = None if start_stage == 1 else self._start_images(start_image, prompts, num_images_per_prompt,
                                                                        start_stage)
@@ -163,9 +181,95 @@ def new_seed() -> int:
     return int(torch.randint(2**62, ()).item())
 
 
+def prompt_list(prompts: Any) -> list[str]:
+    """A prompt or a sequence of prompts -> a non-empty list of str; a TypeError / ValueError naming `prompts` else."""
+    if isinstance(prompts, str):
+        return [prompts]
+    if isinstance(prompts, (bytes, dict)) or not hasattr(prompts, "__iter__"):
+        raise TypeError(f"prompts must be a str or a list of str, got {type(prompts).__name__}")
+    prompts = list(prompts)
+    wrong = [type(p).__name__ for p in prompts if not isinstance(p, str)]
+    if wrong:
+        raise TypeError(f"prompts must be a str or a list of str, got a list item of type {wrong[0]}")
+    if not prompts:
+        raise ValueError("prompts is an empty list; give at least one prompt ('' samples unconditionally)")
+    return prompts
+
+
+def check_count(name: str, value: Any) -> None:
+    """An integer >= 1 (not a bool or a float), else a TypeError / ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be an integer >= 1, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value}")
+
+
+def check_seed(seed: Any) -> None:
+    """None (a random seed) or an integer in 0..2^64-1, as the command line takes."""
+    if seed is None:
+        return
+    if isinstance(seed, bool) or not isinstance(seed, Integral):
+        raise TypeError(f"seed must be an integer in 0..2^64-1 or None (a random seed), got {seed!r}")
+    if not 0 <= seed <= SEED_MAX:
+        raise ValueError(f"seed must be in 0..2^64-1, got {seed}")
+
+
+def check_setting(key: str, value: Any, name: str) -> Any:
+    """One sampling keyword (of SAMPLING_KEYS) as a caller gave it -> its value; `name` says where it was given."""
+    from openimagen.diffusion import resolve_sampler
+
+    if key == "guidance_interval":
+        return check_interval(value)
+    if key == "steps":
+        check_count(name, value)
+    elif key == "sampler":
+        try:
+            return resolve_sampler(value)
+        except ValueError as error:
+            raise ValueError(f"{name}: {error}") from None
+    elif key == "threshold":
+        if value not in THRESHOLDS:
+            raise ValueError(f"{name} must be one of {list(THRESHOLDS)}, got {value!r}")
+    else:
+        low, high = SETTING_RANGES[key]
+        bounds = f">= {low:g}" if high is None else f"in [{low:g}, {high:g}]"
+        if isinstance(value, bool) or not isinstance(value, Real):
+            raise TypeError(f"{name} must be a number {bounds}, got {value!r}")
+        if not math.isfinite(value) or value < low or (high is not None and value > high):
+            raise ValueError(f"{name} must be a finite number {bounds}, got {value}")
+    return value
+
+
+def check_stage_overrides(overrides: Any, stages: int) -> dict[int, dict]:
+    """`stage_overrides` = {stage number 1..stages: {sampling keyword: value}} (None = {}); unknown keys refused."""
+    if overrides is None:
+        return {}
+    if not isinstance(overrides, dict):
+        raise TypeError(f"stage_overrides must be a dict {{stage number: {{keyword: value}}}}, got "
+                        f"{type(overrides).__name__}")
+    for number, extra in overrides.items():
+        if isinstance(number, bool) or not isinstance(number, Integral) or not 1 <= number <= stages:
+            raise ValueError(f"stage_overrides: stage numbers are 1..{stages} (1-based), got {number!r}")
+        if not isinstance(extra, dict):
+            raise TypeError(f"stage_overrides[{number}] must be a dict of sampling keywords, got "
+                            f"{type(extra).__name__}")
+        unknown = sorted(set(extra) - set(SAMPLING_KEYS))
+        if unknown:
+            raise ValueError(f"stage_overrides[{number}] has unknown key(s) {unknown}; valid: {list(SAMPLING_KEYS)}")
+    return overrides
+
+
 def per_output(items: Any, prompts: int, repeat: int, what: str) -> list:
     """One PIL image (or a list of 1, one per prompt or one per output) -> one per output, prompt-major."""
-    items = [items] if isinstance(items, Image.Image) else list(items)
+    if isinstance(items, Image.Image):
+        items = [items]
+    elif not isinstance(items, (list, tuple)) or not all(isinstance(item, Image.Image) for item in items):
+        got = type(items).__name__ if not isinstance(items, (list, tuple)) else \
+            f"a list item of type {next(type(i).__name__ for i in items if not isinstance(i, Image.Image))}"
+        raise TypeError(f"{what} must be a PIL image or a list of PIL images, got {got} (read a file with "
+                        "PIL.Image.open; convert a uint8 [h, w, 3] array with PIL.Image.fromarray, [b, 3, h, w] "
+                        "tensors in [-1, 1] with openimagen.cascade.sampling.to_pil)")
+    items = list(items)
     if len(items) == prompts:
         return [item for item in items for _ in range(repeat)]
     if len(items) == 1:
