@@ -238,3 +238,16 @@ def test_float16_storage_halves_the_files_and_samples_in_float32(cascade, tmp_pa
     a = arrays(cascade(["red circle"], seed=5, progress=False))[0].astype(float)
     b = arrays(loaded(["red circle"], seed=5, progress=False))[0].astype(float)
     assert np.abs(a - b).mean() < 2.0          # fp16 rounding of the weights moves pixels by ~1/255 at most
+
+
+@pytest.mark.parametrize("device, error, message", [
+    ("nope", ValueError, "device must be a torch device such as 'cpu'.*got 'nope'"),
+    ("cuda:99", ValueError, "device 'cuda:99' is not available on this machine"),
+    (torch.bfloat16, TypeError, "got the dtype torch.bfloat16"),
+])
+def test_a_bad_device_is_named_not_blamed_on_the_weights_file(cascade, tmp_path, device, error, message):
+    cascade.save_pretrained(tmp_path / "model")
+    with pytest.raises(error, match=message):
+        Cascade.from_pretrained(tmp_path / "model", device=device)
+    with pytest.raises(error, match=message):
+        copy.copy(cascade).to(device)

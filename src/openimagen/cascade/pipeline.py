@@ -52,6 +52,8 @@ class Cascade:
         return cls(config, networks, embedder)
 
     def to(self, device: str | torch.device) -> "Cascade":
+        """Move the networks to `device` (they compute in float32: a dtype is refused)."""
+        device = check_device(device)
         self.networks = [n.to(device) for n in self.networks]
         return self
 
@@ -67,7 +69,7 @@ class Cascade:
                         device: str | torch.device = "cpu") -> "Cascade":
         from openimagen.cascade.pretrained import load_cascade
 
-        return load_cascade(directory, weights, embedder, device)
+        return load_cascade(directory, weights, embedder, check_device(device))
 
     def _stage_settings(self, numbers: range, shared: dict, stage_overrides: dict | None) -> dict[int, dict]:
         """{stage: its sampling settings} for the 1-based stages `numbers`: the stage's defaults, then the keywords
@@ -179,6 +181,23 @@ class Cascade:
 
 def new_seed() -> int:
     return int(torch.randint(2**62, ()).item())
+
+
+def check_device(device: Any) -> torch.device:
+    """`device` as a torch.device that exists on this machine; a ValueError / TypeError naming it else."""
+    if isinstance(device, torch.dtype):
+        raise TypeError(f"device must be a device such as 'cpu' or 'cuda', got the dtype {device} (the networks "
+                        "compute in float32)")
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device must be a torch device such as 'cpu', 'cuda', 'cuda:1' or 'mps', "
+                         f"got {device!r}") from None
+    available = {"cuda": torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count(),
+                 "mps": torch.backends.mps.is_available()}.get(device.type, True)
+    if not available:
+        raise ValueError(f"device {str(device)!r} is not available on this machine (use 'cpu')")
+    return device
 
 
 def prompt_list(prompts: Any) -> list[str]:
