@@ -140,3 +140,14 @@ def test_text_noise_moves_real_tokens_by_their_scale_and_leaves_padding_alone():
     moved = (noisy - emb).norm(dim=-1) / emb.norm(dim=-1)
     assert torch.allclose(moved[mask], torch.full_like(moved[mask], 0.1), rtol=0.3)   # ~10% of each token's size
     assert torch.equal(noisy_text(emb, mask, 0.0, noise), emb)
+
+
+@pytest.mark.parametrize("captions, error, message", [
+    ("a red circle", TypeError, r"captions must be a list of str, got a str; wrap it: \['a red circle'\]"),
+    (None, TypeError, "captions must be a str or a list of str, got NoneType"),
+    (["red", None], TypeError, "got a list item of type NoneType"),
+    ([], ValueError, "captions is an empty list"),
+])
+def test_the_embedder_names_captions_that_are_not_a_list_of_str(captions, error, message):
+    with pytest.raises(error, match=message):
+        TextEmbedder(encoder=WordEncoder())(captions)

@@ -15,7 +15,7 @@ from openimagen.cascade.config import THRESHOLDS, CascadeConfig, check_interval
 from openimagen.cascade.randomness import mix_seed
 from openimagen.cascade.sampling import KnownRegion, from_pil, sample_stage, to_pil
 from openimagen.cascade.stage import build_stage_network
-from openimagen.cascade.text_embedder import TextEmbedder
+from openimagen.cascade.text_embedder import TextEmbedder, prompt_list
 
 __all__ = ["Cascade"]
 
@@ -198,21 +198,6 @@ def check_device(device: Any) -> torch.device:
     if not available:
         raise ValueError(f"device {str(device)!r} is not available on this machine (use 'cpu')")
     return device
-
-
-def prompt_list(prompts: Any) -> list[str]:
-    """A prompt or a sequence of prompts -> a non-empty list of str; a TypeError / ValueError naming `prompts` else."""
-    if isinstance(prompts, str):
-        return [prompts]
-    if isinstance(prompts, (bytes, dict)) or not hasattr(prompts, "__iter__"):
-        raise TypeError(f"prompts must be a str or a list of str, got {type(prompts).__name__}")
-    prompts = list(prompts)
-    wrong = [type(p).__name__ for p in prompts if not isinstance(p, str)]
-    if wrong:
-        raise TypeError(f"prompts must be a str or a list of str, got a list item of type {wrong[0]}")
-    if not prompts:
-        raise ValueError("prompts is an empty list; give at least one prompt ('' samples unconditionally)")
-    return prompts
 
 
 def check_count(name: str, value: Any) -> None:

@@ -3,18 +3,33 @@
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 
 from openimagen.text import CacheError, EmbeddingCache, pad_embeddings
 
-__all__ = ["TextEmbedder"]
+__all__ = ["TextEmbedder", "prompt_list"]
 
 logger = logging.getLogger(__name__)
 
 HIT_RATE_WINDOW = 256        # captions looked up before the cache's hit rate is judged (once)
 LOW_HIT_RATE = 0.5           # below this, most captions pay an encoder forward: say so
+
+
+def prompt_list(prompts: Any, name: str = "prompts") -> list[str]:
+    """A prompt or a sequence of prompts -> a non-empty list of str; a TypeError / ValueError naming `name` else."""
+    if isinstance(prompts, str):
+        return [prompts]
+    if isinstance(prompts, (bytes, dict)) or not hasattr(prompts, "__iter__"):
+        raise TypeError(f"{name} must be a str or a list of str, got {type(prompts).__name__}")
+    prompts = list(prompts)
+    wrong = [type(p).__name__ for p in prompts if not isinstance(p, str)]
+    if wrong:
+        raise TypeError(f"{name} must be a str or a list of str, got a list item of type {wrong[0]}")
+    if not prompts:
+        raise ValueError(f"{name} is an empty list; give at least one prompt ('' samples unconditionally)")
+    return prompts
 
 
 class TextEmbedder:
@@ -76,6 +91,9 @@ class TextEmbedder:
 
     def __call__(self, captions: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """`(emb [b, n, dim] float32, mask [b, n] bool)`, padded to the longest caption."""
+        if isinstance(captions, str):
+            raise TypeError(f"captions must be a list of str, got a str; wrap it: [{captions[:40]!r}]")
+        captions = prompt_list(captions, "captions")
         rows: list[torch.Tensor | None] = [torch.zeros(0, self.dim) if not c.strip() else self._cached(c)
                                            for c in captions]
         missing = [i for i, row in enumerate(rows) if row is None]
