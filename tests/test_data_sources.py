@@ -53,6 +53,38 @@ def test_an_empty_caption_file_is_skipped_and_counted_not_trained_as_uncondition
     assert dataset.skip_report.examples[0][2] == "00001.txt is empty; write the caption in it"
 
 
+def test_folder_captions_lose_their_bom_and_line_breaks(tmp_path):
+    write_folder(str(tmp_path), 3)
+    (tmp_path / "00000.txt").write_bytes("\ufeffa red cat\r\n".encode())        # Notepad: BOM + CRLF
+    (tmp_path / "00001.txt").write_bytes(b"two lines\r\nof  caption\t \r\n\r\n")
+    dataset = build_dataset(str(tmp_path), 8, epochs=1, shuffle=False)
+    assert [item["caption"] for item in dataset] == ["a red cat", "two lines of caption", "image 2"]
+
+
+@pytest.mark.parametrize("name, text", [
+    ("m.csv", '\ufeffpath,caption\r\nimg/00000.jpg,"a red\r\ncat "\r\nimg/00001.jpg,two\r\n'),   # Excel's CSV UTF-8
+    ("m.jsonl", '\ufeff{"path": "img/00000.jpg", "caption": "a red\\ncat "}\r\n'
+                '{"path": "img/00001.jpg", "caption": "two"}\r\n'),
+])
+def test_a_manifest_with_a_bom_and_crlf_is_read_and_its_captions_cleaned(tmp_path, name, text):
+    write_folder(str(tmp_path / "img"), 2)
+    (tmp_path / name).write_bytes(text.encode())
+    assert [(s.key, s.caption) for s in read_manifest(str(tmp_path / name))] == [
+        ("img/00000", "a red cat"), ("img/00001", "two")]
+
+
+def test_a_repeated_manifest_row_is_skipped_and_counted_but_other_captions_of_an_image_are_kept(tmp_path):
+    write_folder(str(tmp_path / "img"), 2)
+    rows = [("img/00000.jpg", "a cat"), ("img/00001.jpg", "a dog"), ("img/00000.jpg", "a cat "),
+            (str(tmp_path / "img/00000.jpg"), "a cat"), ("img/00000.jpg", "a small cat")]
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps({"path": p, "caption": c}) + "\n" for p, c in rows))
+    dataset = build_dataset(str(tmp_path / "m.jsonl"), 8, epochs=1, shuffle=False)
+    assert [item["caption"] for item in dataset] == ["a cat", "a dog", "a small cat"]
+    assert dataset.skip_report.counts == {"duplicate": 2}
+    assert dataset.skip_report.examples[0] == (f"{tmp_path / 'm.jsonl'}:3", "duplicate",
+                                               "repeats line 1 (same file and caption)")
+
+
 @pytest.mark.parametrize("name, line, text", [
     ("m.csv", 3, 'path,caption\nimg/00000.jpg,zero\nimg/00001.jpg,""\nimg/00002.jpg, \n'),
     ("m.jsonl", 2, '{"path": "img/00000.jpg", "caption": "zero"}\n{"path": "img/00001.jpg", "caption": ""}\n'

@@ -5,6 +5,7 @@ import os
 
 from openimagen.files import NotUtf8Error, read_utf8
 
+from .captions import clean_caption
 from .indexed import Sample
 from .skips import SkipReport
 
@@ -12,8 +13,9 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".
 
 
 def read_caption(path: str) -> str:
-    """A caption file's text, whitespace-stripped; NotUtf8Error if it is not UTF-8 (never silently altered)."""
-    return read_utf8(path).strip()
+    """A caption file's text on one line (`clean_caption`: no BOM, CRLF and other whitespace runs made one space);
+    NotUtf8Error if it is not UTF-8 (never silently altered)."""
+    return clean_caption(read_utf8(path))
 
 
 def scan_folder(root: str, report: SkipReport | None = None) -> list[Sample]:

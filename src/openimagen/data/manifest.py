@@ -9,6 +9,7 @@ import os
 
 from openimagen.files import read_utf8
 
+from .captions import clean_caption, without_bom
 from .errors import DataSourceError
 from .indexed import Sample
 from .skips import SkipReport
@@ -34,21 +35,33 @@ def _sample(manifest: str, line: int, path, caption, score: float | None = None)
     if not isinstance(caption, str):
         raise ManifestError(f"{manifest}:{line}: 'caption' must be a string, got {caption!r}")
     full = path if os.path.isabs(path) else os.path.join(os.path.dirname(os.path.abspath(manifest)), path)
-    return Sample(path=full, caption=caption.strip(), key=os.path.splitext(path)[0], weight=score)
+    return Sample(path=full, caption=clean_caption(caption), key=os.path.splitext(path)[0], weight=score)
 
 
-def _without_empty_captions(manifest: str, rows: list[tuple[int, Sample]],
-                            report: SkipReport | None) -> list[Sample]:
-    """The samples whose caption is not empty; the others are counted in `report` ("empty_caption")."""
+def _usable_rows(manifest: str, rows: list[tuple[int, Sample]], report: SkipReport | None) -> list[Sample]:
+    """The samples with a caption, each (file, caption) pair once; the others are counted in `report`:
+    "empty_caption", "duplicate" (a repeated row would be trained on twice per epoch; use train.example_weight to
+    weight examples). One image with several different captions is kept once per caption."""
+    first_line: dict[tuple[str, str], int] = {}
+    samples = []
     for line, sample in rows:
-        if not sample.caption and report is not None:
-            report.record(sample.path, "empty_caption", f"{manifest}:{line} has an empty caption")
-    return [sample for _, sample in rows if sample.caption]
+        pair = (os.path.normpath(sample.path), sample.caption)
+        if not sample.caption:
+            skip = (sample.path, "empty_caption", f"{manifest}:{line} has an empty caption")
+        elif pair in first_line:
+            skip = (f"{manifest}:{line}", "duplicate", f"repeats line {first_line[pair]} (same file and caption)")
+        else:
+            first_line[pair] = line
+            samples.append(sample)
+            continue
+        if report is not None:
+            report.record(*skip)
+    return samples
 
 
 def _read_jsonl(manifest: str, field: str | None, default: float | None) -> list[tuple[int, Sample]]:
     samples = []
-    for line, text in enumerate(read_utf8(manifest).split("\n"), start=1):
+    for line, text in enumerate(without_bom(read_utf8(manifest)).split("\n"), start=1):
         if not text.strip():
             continue
         try:
@@ -65,7 +78,7 @@ def _read_jsonl(manifest: str, field: str | None, default: float | None) -> list
 
 def _read_csv(manifest: str, field: str | None, default: float | None) -> list[tuple[int, Sample]]:
     samples = []
-    with io.StringIO(read_utf8(manifest), newline="") as f:
+    with io.StringIO(without_bom(read_utf8(manifest)), newline="") as f:
         reader = csv.reader(f)
         header = next(reader, None)
         if header is None or "path" not in header or "caption" not in header:
@@ -89,14 +102,15 @@ def _read_csv(manifest: str, field: str | None, default: float | None) -> list[t
 def read_manifest(manifest: str, score_field: str | None = None, default: float | None = None,
                   report: SkipReport | None = None) -> list[Sample]:
     """Samples of a `.csv` (header with `path`, `caption`) or `.jsonl` manifest; relative paths are
-    relative to the manifest's folder. Rows with an empty caption are skipped and counted in `report`
-    ("empty_caption"); missing image files are skipped later, not here. With `score_field`, each
+    relative to the manifest's folder; a leading BOM is ignored and captions are cleaned (`clean_caption`). Rows with
+    an empty caption or repeating an earlier row are skipped and counted in `report` ("empty_caption", "duplicate");
+    missing image files are skipped later, not here. With `score_field`, each
     sample's `weight` is that column's number (>= 0; `default` for rows without it, else an error)."""
     if not os.path.isfile(manifest):
         raise FileNotFoundError(f"manifest {manifest!r} does not exist")
     ext = os.path.splitext(manifest)[1].lower()
     if ext == ".csv":
-        return _without_empty_captions(manifest, _read_csv(manifest, score_field, default), report)
+        return _usable_rows(manifest, _read_csv(manifest, score_field, default), report)
     if ext in (".jsonl", ".ndjson"):
-        return _without_empty_captions(manifest, _read_jsonl(manifest, score_field, default), report)
+        return _usable_rows(manifest, _read_jsonl(manifest, score_field, default), report)
     raise ManifestError(f"manifest {manifest!r}: unknown format {ext!r}; use .csv or .jsonl")
