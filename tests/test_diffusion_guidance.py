@@ -82,3 +82,13 @@ def test_unconditional_inside_and_conditional_outside_with_w_zero():
     x0_c = D.prediction_to_x0(RecordingNet()(z, log_snr, **cond), z, log_snr, "v")
     x0_u = D.prediction_to_x0(RecordingNet()(z, log_snr, **uncond), z, log_snr, "v")
     torch.testing.assert_close(x0, torch.cat([x0_u[:2], x0_c[2:]]))
+
+
+@pytest.mark.parametrize("scale, prediction, interval, message", [
+    (float("nan"), "v", None, "guidance_scale must be a finite number, got nan"),
+    (3.0, "vv", None, r"unknown prediction 'vv': expected one of \('eps', 'x0', 'v'\)"),
+    (3.0, "v", (1.0,), r"interval must be \(lo, hi\) log-SNR bounds \(None = open\), got \(1.0,\)"),
+])
+def test_guided_denoiser_names_a_bad_argument_when_built(scale, prediction, interval, message):
+    with pytest.raises(ValueError, match=message):
+        D.guided_denoiser(RecordingNet(), {}, {}, scale, prediction, interval)

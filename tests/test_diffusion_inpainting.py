@@ -93,3 +93,24 @@ def test_resampling_brings_the_generated_pixel_to_its_exact_conditional_law():
                              threshold="none", generator=g, progress=False)
         errors.append(abs(x[:, 1].mean().item() - target_mean))
     assert errors[1] < 0.08 and errors[1] < errors[0] / 3
+
+
+@pytest.mark.parametrize("known_shape, mask, message", [
+    ((2, 3, 4, 4), torch.ones(2, 1, 2, 2), r"mask must broadcast to noise's shape \(2, 3, 4, 4\).*got \(2, 1, 2, 2\)"),
+    ((2, 1, 4, 4), torch.ones(2, 1, 4, 4), r"known must be shaped like noise \(2, 3, 4, 4\) \(or \[1, 3, 4, 4\]\), got \(2, 1, 4, 4\)"),
+    ((2, 3, 4, 4), torch.full((2, 1, 4, 4), 255.0), r"mask must hold values in \[0, 1\].*got \[255, 255\]"),
+])
+def test_repaint_names_a_known_image_or_mask_that_does_not_fit(known_shape, mask, message):
+    with pytest.raises(ValueError, match=message):
+        D.repaint_sample(lambda z, log_snr: pytest.fail("denoised"), torch.randn(2, 3, 4, 4), torch.zeros(known_shape),
+                         mask, schedule=D.get_schedule("cosine"), steps=2, progress=False)
+
+
+def test_repaint_takes_a_bool_mask_and_a_float_jump_length_is_named():
+    noise, known = torch.randn(1, 3, 4, 4), torch.zeros(1, 3, 4, 4)
+    mask = torch.zeros(1, 1, 4, 4, dtype=torch.bool)
+    out = D.repaint_sample(lambda z, log_snr: torch.zeros_like(z), noise, known, mask,
+                           schedule=D.get_schedule("cosine"), steps=2, progress=False)
+    assert out.shape == noise.shape
+    with pytest.raises(TypeError, match="jump_length must be an integer >= 1, got 1.5"):
+        D.repaint_schedule(4, jump_length=1.5)

@@ -110,3 +110,21 @@ def test_one_registry_of_sampler_names_serves_configs_the_cli_and_sample(monkeyp
     assert calls == [0, 1, 2] and out.shape == (4, 2)
     with pytest.raises(ValueError, match=r"unknown sampler 'heun'.*ancestral"):
         D.resolve_sampler("heun")
+
+
+@pytest.mark.parametrize("options, error, message", [
+    (dict(steps=2.5), TypeError, "steps must be an integer >= 1, got 2.5"),
+    (dict(steps=0), ValueError, "steps must be >= 1, got 0"),
+    (dict(schedule="cosine"), TypeError, r"schedule must be a Schedule such as get_schedule\('cosine'\), got str"),
+    (dict(sampler="ancestral", gamma=float("nan")), ValueError, r"gamma must be in \[0, 1\], got nan"),
+    (dict(sampler="ddim", eta=-1.0), ValueError, "eta must be a finite number >= 0, got -1.0"),
+])
+def test_sample_names_a_bad_option_before_denoising(options, error, message):
+    options = {"schedule": D.get_schedule("cosine"), "steps": 2, "progress": False, **options}
+    with pytest.raises(error, match=message):
+        D.sample(lambda z, log_snr: pytest.fail("denoised"), torch.randn(2, 2), **options)
+
+
+def test_a_shifted_cosine_needs_positive_resolutions():
+    with pytest.raises(ValueError, match="needs base_res and res > 0.*got base_res=-64, res=256"):
+        D.get_schedule("shifted_cosine", base_res=-64, res=256)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Mapping
 
 import torch
 from torch import Tensor
 
-from openimagen.diffusion.parameterization import prediction_to_x0
+from openimagen.diffusion.parameterization import PREDICTIONS, prediction_to_x0
 
 Denoiser = Callable[[Tensor, Tensor], Tensor]
 Interval = tuple[float | None, float | None]
@@ -51,6 +52,12 @@ def guided_denoiser(net_fn: Callable[..., Tensor], cond: Mapping[str, Tensor | N
     interval of Kynkaanniemi et al. 2024 (their sigma is exp(-log_snr / 2)).
     `net_fn(z, log_snr, **conditioning) -> prediction`."""
     w = float(guidance_scale)
+    if not math.isfinite(w):
+        raise ValueError(f"guidance_scale must be a finite number, got {guidance_scale}")
+    if prediction not in PREDICTIONS:
+        raise ValueError(f"unknown prediction {prediction!r}: expected one of {PREDICTIONS}")
+    if interval is not None and (not isinstance(interval, (tuple, list)) or len(interval) != 2):
+        raise ValueError(f"interval must be (lo, hi) log-SNR bounds (None = open), got {interval!r}")
 
     def denoise(z: Tensor, log_snr: Tensor) -> Tensor:
         inside = in_interval(log_snr, interval)

@@ -16,7 +16,8 @@ from tqdm.auto import tqdm
 
 from openimagen.diffusion.guidance import Denoiser
 from openimagen.diffusion.process import q_sample, q_transition
-from openimagen.diffusion.samplers import SAMPLERS, randn_like_on, resolve_sampler, time_grid
+from openimagen.diffusion.samplers import (SAMPLERS, check_steps, check_stochasticity, randn_like_on, resolve_sampler,
+                                          time_grid)
 from openimagen.diffusion.schedules import Schedule
 from openimagen.diffusion.thresholding import get_threshold
 
@@ -27,8 +28,7 @@ def repaint_schedule(steps: int, jump_length: int = 1, jump_n_sample: int = 1) -
     """Indices into the `steps + 1` point time grid (0 = t=1, noise; steps = t=0) visited in order: +1 is a
     denoising step, -1 a jump back up. As RePaint's `get_schedule_jump`: with r steps left, for r in
     {0, L, 2L, ...} below steps - L, the chain goes back up L steps and down again, `jump_n_sample - 1` times."""
-    if steps < 1 or jump_length < 1 or jump_n_sample < 1:
-        raise ValueError(f"need steps, jump_length, jump_n_sample >= 1, got {steps}, {jump_length}, {jump_n_sample}")
+    check_steps(steps=steps, jump_length=jump_length, jump_n_sample=jump_n_sample)
     jumps = {left: jump_n_sample - 1 for left in range(0, steps - jump_length, jump_length)}
     index, visited = 0, [0]
     while index < steps:
@@ -48,6 +48,30 @@ def replace_known(z: Tensor, known: Tensor, mask: Tensor, log_snr: Tensor, noise
     return mask * z + (1.0 - mask) * q_sample(known, log_snr, noise)
 
 
+def check_known_region(noise: Tensor, known: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+    """`known` shaped like `noise` [b, c, h, w] (or one image for the batch), `mask` broadcasting to it ([b, 1, h, w];
+    values in [0, 1], a bool mask is made float); a ValueError naming the one that does not fit."""
+    b, *image = noise.shape
+    if known.shape[1:] != noise.shape[1:] or known.shape[0] not in (1, b):
+        raise ValueError(f"known must be shaped like noise {tuple(noise.shape)} (or [1, {', '.join(map(str, image))}]),"
+                         f" got {tuple(known.shape)}")
+    if mask.ndim != noise.ndim or _broadcast(mask.shape, noise.shape) != noise.shape:
+        raise ValueError(f"mask must broadcast to noise's shape {tuple(noise.shape)} (usually [b, 1, h, w], "
+                         f"1 = regenerate), got {tuple(mask.shape)}")
+    mask = mask.to(noise.dtype)
+    if mask.numel() and not (0 <= float(mask.min()) and float(mask.max()) <= 1):
+        raise ValueError(f"mask must hold values in [0, 1] (1 = regenerate), got [{float(mask.min()):g}, "
+                         f"{float(mask.max()):g}]")
+    return known.to(noise.dtype), mask
+
+
+def _broadcast(a: torch.Size, b: torch.Size) -> torch.Size | None:
+    try:
+        return torch.broadcast_shapes(a, b)
+    except RuntimeError:
+        return None
+
+
 def repaint_sample(denoise: Denoiser, noise: Tensor, known: Tensor, mask: Tensor, *, schedule: Schedule,
                    sampler: str = "dpmpp_2m", steps: int = 25, jump_length: int = 1, jump_n_sample: int = 1,
                    threshold: str | Callable[[Tensor], Tensor] | None = "dynamic", percentile: float = 0.995,
@@ -57,7 +81,9 @@ def repaint_sample(denoise: Denoiser, noise: Tensor, known: Tensor, mask: Tensor
     `known` [b, c, h, w] is the image to keep where `mask` [b, 1, h, w] is 0. The sampler's noise comes from
     `generator` exactly as in `sample` (so an all-ones mask without jumps gives `sample`'s result), the known
     region's noise from `known_generator` (default: `generator`), the jumps' noise from `generator`."""
+    known, mask = check_known_region(noise, known, mask)
     step = SAMPLERS[resolve_sampler(sampler)]
+    check_stochasticity(gamma, eta)
     clip = threshold if callable(threshold) else get_threshold(threshold, percentile)
     log_snrs = time_grid(schedule, steps).to(noise.device)
     known_generator = known_generator or generator

@@ -8,6 +8,8 @@ on the last step; `memory` is a dict a multistep sampler keeps between steps).
 
 from __future__ import annotations
 
+import math
+from numbers import Integral
 from typing import Callable
 
 import torch
@@ -20,10 +22,29 @@ from openimagen.diffusion.process import alpha_sigma, broadcast_like, q_posterio
 from openimagen.diffusion.schedules import Schedule
 from openimagen.diffusion.thresholding import get_threshold
 
+
+def check_steps(**counts: int) -> None:
+    """`check_steps(steps=2.5)` -> a TypeError / ValueError "steps must be an integer >= 1, got 2.5"."""
+    for name, value in counts.items():
+        if isinstance(value, bool) or not isinstance(value, Integral):
+            raise TypeError(f"{name} must be an integer >= 1, got {value!r}")
+        if value < 1:
+            raise ValueError(f"{name} must be >= 1, got {value}")
+
+
+def check_stochasticity(gamma: float, eta: float) -> None:
+    """The ancestral sampler's `gamma` in [0, 1] and DDIM's `eta` >= 0, finite (NaN would make every image NaN)."""
+    if not 0.0 <= gamma <= 1.0:
+        raise ValueError(f"gamma must be in [0, 1], got {gamma}")
+    if not 0.0 <= eta < math.inf:
+        raise ValueError(f"eta must be a finite number >= 0, got {eta}")
+
+
 def time_grid(schedule: Schedule, steps: int, spacing: str = "t") -> Tensor:
     """steps + 1 log-SNR values from t = 1 down to t = 0, spaced uniformly in t or in log-SNR."""
-    if steps < 1:
-        raise ValueError(f"steps must be >= 1, got {steps}")
+    if not isinstance(schedule, Schedule):
+        raise TypeError(f"schedule must be a Schedule such as get_schedule('cosine'), got {type(schedule).__name__}")
+    check_steps(steps=steps)
     ends = schedule.log_snr(torch.tensor([1.0, 0.0], dtype=torch.float64))
     if spacing == "t":
         return schedule.log_snr(torch.linspace(1.0, 0.0, steps + 1, dtype=torch.float64))
@@ -119,6 +140,7 @@ def sample(denoise: Denoiser, noise: Tensor, *, schedule: Schedule, sampler: str
     """Run a sampler from z_1 = `noise` to t = 0 and return the final x0 estimate.
     `threshold` is "none" | "static" | "dynamic" | a function x0 -> x0, applied to x0 at every step."""
     step = SAMPLERS[resolve_sampler(sampler)]
+    check_stochasticity(gamma, eta)
     clip = threshold if callable(threshold) else get_threshold(threshold, percentile, max_value)
     log_snrs = time_grid(schedule, steps, spacing).to(noise.device)
     z, memory, batch = noise, {}, noise.shape[0]

@@ -80,7 +80,8 @@ def get_schedule(name: str = "cosine", *, base_res: int | None = None, res: int 
     if name == "linear":
         return LinearSchedule()
     if name == "shifted_cosine":
-        if not base_res or not res:
-            raise ValueError("schedule 'shifted_cosine' needs base_res and res, e.g. base_res=64, res=256")
+        if not base_res or not res or base_res < 0 or res < 0:
+            raise ValueError(f"schedule 'shifted_cosine' needs base_res and res > 0, e.g. base_res=64, res=256; "
+                             f"got base_res={base_res}, res={res}")
         return CosineSchedule(name="shifted_cosine", shift=2.0 * math.log(base_res / res))
     raise ValueError(f"unknown schedule {name!r}: expected 'cosine', 'linear' or 'shifted_cosine'")
