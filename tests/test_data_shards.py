@@ -5,7 +5,7 @@ from collections import Counter
 import pytest
 
 from openimagen.data import build_dataset, make_loader
-from openimagen.data.synthetic import write_folder, write_shards
+from openimagen.data.synthetic import encode, synthetic_image, write_folder, write_shards
 
 
 def _keys(dataset, batch_size=2, num_workers=0):
@@ -72,6 +72,30 @@ def test_a_shard_sample_with_an_empty_caption_is_skipped_and_counted(tmp_path):
     dataset = build_dataset(str(tmp_path / "{00000..00001}.tar"), 8, epochs=1, shuffle=False)
     assert len(_keys(dataset)) == 2
     assert dataset.skip_report.counts == {"empty_caption": 2}
+
+
+def test_shard_captions_lose_their_bom_and_line_breaks(tmp_path):
+    from webdataset import TarWriter
+    image = encode(synthetic_image(0))
+    with TarWriter(str(tmp_path / "00000.tar")) as sink:
+        sink.write({"__key__": "txt", "jpg": image, "txt": "\ufeffa red\r\ncat\r\n"})
+        sink.write({"__key__": "json", "jpg": image, "json": {"caption": " a  blue\ndog "}})
+    dataset = build_dataset(str(tmp_path / "00000.tar"), 8, epochs=1, shuffle=False)
+    assert [item["caption"] for item in dataset] == ["a red cat", "a blue dog"]
+
+
+def test_shards_take_the_folder_image_types_and_name_what_an_incomplete_sample_holds(tmp_path):
+    from webdataset import TarWriter
+    with TarWriter(str(tmp_path / "00000.tar")) as sink:
+        sink.write({"__key__": "gif", "gif": encode(synthetic_image(0), "GIF"), "txt": "a gif"})
+        sink.write({"__key__": "badjson", "png": encode(synthetic_image(1), "PNG"), "json": b"{oops"})
+        sink.write({"__key__": "photo", "v2.jpg": encode(synthetic_image(2)), "v2.txt": "dotted name"})
+    dataset = build_dataset(str(tmp_path / "00000.tar"), 8, epochs=1, shuffle=False)
+    assert [item["caption"] for item in dataset] == ["a gif"]
+    details = {where.split("#")[1]: detail for where, _, detail in dataset.skip_report.examples}
+    assert dataset.skip_report.counts == {"incomplete_sample": 2}
+    assert details["badjson"].startswith("badjson.json is not valid JSON")
+    assert "it has photo.v2.jpg, photo.v2.txt" in details["photo"] and "first dot" in details["photo"]
 
 
 def test_a_stream_without_any_sample_fails_clearly_instead_of_spinning(tmp_path):

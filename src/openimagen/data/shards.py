@@ -17,11 +17,13 @@ from webdataset.tariterators import tarfile_samples
 
 from openimagen.files import NotUtf8Error, decode_utf8
 
+from .captions import clean_caption
+from .folder import IMAGE_EXTENSIONS
 from .preprocess import Preprocess
 from .skips import SkipReport, SkipSample
 from .stream import ImageTextStream, Record
 
-IMAGE_KEYS = ("jpg", "jpeg", "png", "webp")
+IMAGE_KEYS = tuple(extension[1:] for extension in IMAGE_EXTENSIONS)    # the folder source's: jpg, png, gif, ...
 
 
 def expand_shards(spec: str | list[str]) -> list[str]:
@@ -34,13 +36,28 @@ def expand_shards(spec: str | list[str]) -> list[str]:
 
 
 def caption_of(sample: dict) -> str | None:
-    """The caption of an img2dataset sample: `.txt`, else the `caption` field of `.json`."""
+    """The caption of an img2dataset sample: `.txt`, else the `caption` field of `.json` (None if neither);
+    ValueError naming the file if the `.json` is not a JSON object, NotUtf8Error if the `.txt` is not UTF-8."""
     if "txt" in sample:
-        return decode_utf8(sample["txt"], f"{sample['__key__']}.txt").strip()
+        return clean_caption(decode_utf8(sample["txt"], f"{sample['__key__']}.txt"))
     if "json" in sample:
-        caption = json.loads(sample["json"]).get("caption")
-        return caption.strip() if isinstance(caption, str) else None
+        try:
+            record = json.loads(sample["json"])
+        except ValueError as error:
+            raise ValueError(f"{sample['__key__']}.json is not valid JSON ({error})") from None
+        caption = record.get("caption") if isinstance(record, dict) else None
+        return clean_caption(caption) if isinstance(caption, str) else None
     return None
+
+
+def _missing_part(sample: dict, has_image: bool) -> str:
+    """Why a sample without an image or caption is incomplete, naming the files it does have."""
+    missing = "caption (.txt or .json 'caption')" if has_image else f"image (.{', .'.join(IMAGE_KEYS)})"
+    parts = sorted(part for part in sample if not part.startswith("__"))
+    detail = f"no {missing}; it has " + (", ".join(f"{sample['__key__']}.{part}" for part in parts) or "no files")
+    if any("." in part for part in parts):
+        detail += " (a sample's key ends at the first dot of its file names: rename to KEY.jpg + KEY.txt)"
+    return detail
 
 
 def read_shard(url: str, report: SkipReport | None) -> Iterator[dict]:
@@ -109,11 +126,10 @@ class ShardStream(ImageTextStream):
             caption = caption_of(sample)
         except NotUtf8Error as error:
             payload, caption = SkipSample("caption_not_utf8", str(error)), ""
-        except (ValueError, AttributeError):
-            caption = None
+        except ValueError as error:
+            payload, caption = SkipSample("incomplete_sample", str(error)), ""
         if payload is None or caption is None:
-            missing = "image (.jpg/.png/.webp)" if payload is None else "caption (.txt or .json 'caption')"
-            payload, caption = SkipSample("incomplete_sample", f"no {missing}"), ""
+            payload, caption = SkipSample("incomplete_sample", _missing_part(sample, payload is not None)), ""
         elif not caption and not isinstance(payload, SkipSample):
             payload = SkipSample("empty_caption", "its caption is empty")
         return Record(index=index, key=key, caption=caption, payload=payload, where=where,
