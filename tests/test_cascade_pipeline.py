@@ -251,3 +251,15 @@ def test_a_bad_device_is_named_not_blamed_on_the_weights_file(cascade, tmp_path,
         Cascade.from_pretrained(tmp_path / "model", device=device)
     with pytest.raises(error, match=message):
         copy.copy(cascade).to(device)
+
+
+def test_a_16_bit_or_float_start_image_is_scaled_like_training_data_not_clipped_white(cascade):
+    from PIL import Image
+
+    ramp = np.linspace(0, 65535, 16 * 16).reshape(16, 16).astype(np.uint16)
+    eight_bit = cascade(["red"], start_image=Image.fromarray((ramp >> 8).astype(np.uint8)).convert("RGB"),
+                        start_stage=2, seed=0, progress=False)
+    for image in (Image.fromarray(ramp), Image.fromarray((ramp / 65535).astype(np.float32))):
+        assert image.mode in ("I;16", "F")
+        same = cascade(["red"], start_image=image, start_stage=2, seed=0, progress=False)
+        assert np.abs(arrays(same)[0] - arrays(eight_bit)[0]).max() <= 2

@@ -22,6 +22,7 @@ from openimagen.cascade.pipeline import (SAMPLING_KEYS, Cascade, check_count, ch
                                         prompt_list)
 from openimagen.cascade.randomness import mix_seed
 from openimagen.cascade.sampling import KnownRegion, center_square, from_pil
+from openimagen.data import to_rgb
 
 __all__ = ["METHODS", "EditInputError", "inpaint", "outpaint", "read_mask", "outpaint_canvas"]
 
@@ -138,7 +139,7 @@ def outpaint_canvas(image: Image.Image, pad: tuple[int, int, int, int], size: in
     if box == (0, 0, size, size):
         raise EditInputError("pad", f"pad {list(pad)} leaves nothing to generate on the {size}x{size} canvas")
     canvas = Image.new("RGB", (size, size), CANVAS_FILL)
-    canvas.paste(image.convert("RGB").resize((box[2] - box[0], box[3] - box[1]), Image.LANCZOS), box[:2])
+    canvas.paste(to_rgb(image).resize((box[2] - box[0], box[3] - box[1]), Image.LANCZOS), box[:2])
     mask = Image.new("L", (size, size), 255)
     mask.paste(0, box)
     return canvas, mask

@@ -16,7 +16,7 @@ from openimagen import diffusion as D
 from openimagen.cascade.config import StageConfig
 from openimagen.cascade.noise_augmentation import noise_augment
 from openimagen.cascade.stage import inpaint_input, self_conditioned
-from openimagen.data import downsample
+from openimagen.data import downsample, to_rgb
 
 __all__ = ["KnownRegion", "sample_stage", "to_pil", "from_pil", "center_square"]
 
@@ -94,12 +94,13 @@ def center_square(image: Image.Image) -> Image.Image:
 
 
 def from_pil(images: list[Image.Image], size: int) -> Tensor:
-    """PIL images (any mode, any size) -> [b, 3, size, size] in [-1, 1]: center square crop, anti-aliased resize."""
+    """PIL images (any mode, any size) -> [b, 3, size, size] in [-1, 1]: converted as training data is (`to_rgb`:
+    16-bit and float greys scaled, transparency on white), center square crop, anti-aliased resize."""
     tensors = []
     for image in images:
         if not isinstance(image, Image.Image):
             raise TypeError(f"start_image must be PIL images, got {type(image).__name__}")
-        image = center_square(image.convert("RGB"))
+        image = center_square(to_rgb(image))
         array = np.asarray(image, dtype=np.float32) / 127.5 - 1.0
         tensor = torch.from_numpy(array).permute(2, 0, 1)[None]
         tensors.append(downsample(tensor, size) if tensor.shape[-2:] != (size, size) else tensor)
