@@ -28,6 +28,15 @@ def test_palette_with_transparency_uses_white_for_the_transparent_index():
     assert np.asarray(to_rgb(image)).tolist() == [[[255, 255, 255], [0, 255, 0]]]
 
 
+@pytest.mark.parametrize("mode, key, colour", [("RGB", (0, 0, 0), (200, 10, 10)), ("L", 0, 200)])
+def test_a_transparent_colour_of_an_rgb_or_gray_png_becomes_white_not_black(tmp_path, mode, key, colour):
+    image = Image.new(mode, (4, 4), key)                            # every pixel but one has the transparent colour
+    image.putpixel((0, 0), colour)
+    image.save(tmp_path / "key.png", transparency=key)
+    out = np.asarray(to_rgb(open_image(str(tmp_path / "key.png"))))
+    assert out[1, 1].tolist() == [255, 255, 255] and out[0, 0].tolist() == list(np.broadcast_to(colour, 3))
+
+
 def test_cmyk_and_grayscale_convert_like_their_definitions():
     cyan = Image.new("CMYK", (1, 1), (255, 0, 0, 0))
     assert np.asarray(to_rgb(cyan))[0, 0].tolist() == [0, 255, 255]
@@ -45,6 +54,15 @@ def test_center_crop_keeps_the_middle_of_the_longer_side():
     array[:, 32:64] = 255                                           # white middle third of a 3:1 image
     out = np.asarray(resize_and_crop(Image.fromarray(array), 16))
     assert out.shape == (16, 16, 3) and out[:, 2:14].min() > 240
+
+
+def test_a_long_thin_strip_resamples_only_the_crop_not_a_huge_resized_image(monkeypatch):
+    sizes = []
+    resize = Image.Image.resize
+    monkeypatch.setattr(Image.Image, "resize", lambda self, size, *a, **k: sizes.append(size) or resize(self, size, *a, **k))
+    strip = Image.new("RGB", (1, 200_000), (90, 90, 90))            # full resize: 16 x 3,200,000 px (150 MB)
+    assert Preprocess(16)(strip).sub(90 / 127.5 - 1).abs().max() < 1e-6
+    assert sizes == [(16, 16)]
 
 
 def test_random_crop_is_seeded_and_varies_between_seeds():
@@ -67,6 +85,12 @@ def test_min_size_uses_the_original_size_even_with_jpeg_draft_decoding():
     with pytest.raises(SkipSample) as info:
         Preprocess(16, min_size=161)(data)
     assert info.value.reason == "too_small"
+
+
+def test_a_file_that_is_not_an_image_says_so_in_words():
+    with pytest.raises(SkipSample) as info:
+        Preprocess(8)(b"hello, I am text")                          # e.g. a shard member named .jpg
+    assert info.value.reason == "unreadable" and info.value.detail == "not an image file (its format is not recognised)"
 
 
 def _write_bad_folder(root):

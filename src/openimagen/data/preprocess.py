@@ -49,11 +49,22 @@ def open_image(source: bytes | str | os.PathLike | Image.Image, draft_size: int 
     except SkipSample:
         raise
     except FileNotFoundError as exn:
-        raise SkipSample("missing", str(exn.filename or source)) from exn
+        raise SkipSample("missing", "no such file") from exn
+    except Image.DecompressionBombError as exn:
+        raise SkipSample("unreadable", _too_many_pixels()) from exn
+    except Image.UnidentifiedImageError as exn:
+        raise SkipSample("unreadable", "not an image file (its format is not recognised)") from exn
     except _DECODE_ERRORS as exn:
         raise SkipSample("unreadable", f"{type(exn).__name__}: {exn}") from exn
     image.info["original_size"] = original_size
     return image
+
+
+def _too_many_pixels() -> str:
+    """Why an image over twice Pillow's pixel limit is skipped, and how to use it anyway."""
+    limit = 2 * (Image.MAX_IMAGE_PIXELS or 0)
+    return (f"over {limit:,} pixels (twice PIL.Image.MAX_IMAGE_PIXELS), refused as a possible decompression bomb; "
+            "raise PIL.Image.MAX_IMAGE_PIXELS to use it")
 
 
 def _note_large_image(name: str, size: tuple[int, int]) -> None:
@@ -95,15 +106,16 @@ def _high_bit_depth_to_rgb(image: Image.Image) -> Image.Image:
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
-    """Any PIL mode -> RGB: transparency composited on white, CMYK/palette/gray converted, 16-bit scaled."""
+    """Any PIL mode -> RGB: transparency (alpha, or a transparent palette index or colour) composited on white,
+    CMYK/palette/gray converted, 16-bit scaled."""
     mode = image.mode
-    if mode == "RGB":
-        return image
-    if mode == "P" and "transparency" in image.info or mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        return _composite_on_white(image)
-    if mode in ("I", "F") or mode.startswith("I;16"):
-        return _high_bit_depth_to_rgb(image)
     try:
+        if mode in ("P", "RGB", "L") and "transparency" in image.info or mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+            return _composite_on_white(image)
+        if mode == "RGB":
+            return image
+        if mode in ("I", "F") or mode.startswith("I;16"):
+            return _high_bit_depth_to_rgb(image)
         return image.convert("RGB")
     except (ValueError, OSError) as exn:
         raise SkipSample("unreadable", f"cannot convert mode {mode} to RGB: {exn}") from exn
@@ -119,15 +131,18 @@ def crop_box(width: int, height: int, crop: int, rng: random.Random | None) -> t
 
 
 def resize_and_crop(image: Image.Image, resolution: int, rng: random.Random | None = None) -> Image.Image:
-    """Resize the shorter side to `resolution` (antialiased bicubic), then a center (or random) square crop."""
+    """Resize the shorter side to `resolution` (antialiased bicubic), then a center (or random) square crop.
+
+    Only the cropped square is resampled (`box`): a 1 x 1,000,000 px strip must not become a 64 x 64,000,000 image."""
     width, height = image.size
     scale = resolution / min(width, height)
-    new_size = (max(resolution, round(width * scale)), max(resolution, round(height * scale)))
-    if new_size != image.size:
-        image = image.resize(new_size, Image.Resampling.BICUBIC, reducing_gap=3.0)
-    if new_size != (resolution, resolution):
-        image = image.crop(crop_box(*new_size, resolution, rng))
-    return image
+    new_width, new_height = max(resolution, round(width * scale)), max(resolution, round(height * scale))
+    left, top, right, bottom = crop_box(new_width, new_height, resolution, rng)
+    if (new_width, new_height) == image.size:
+        return image if image.size == (resolution, resolution) else image.crop((left, top, right, bottom))
+    x_scale, y_scale = width / new_width, height / new_height              # source pixels per resized pixel
+    box = (left * x_scale, top * y_scale, min(width, right * x_scale), min(height, bottom * y_scale))
+    return image.resize((resolution, resolution), Image.Resampling.BICUBIC, box=box, reducing_gap=3.0)
 
 
 def image_to_tensor(image: Image.Image) -> torch.Tensor:
