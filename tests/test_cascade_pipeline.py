@@ -263,3 +263,21 @@ def test_a_16_bit_or_float_start_image_is_scaled_like_training_data_not_clipped_
         assert image.mode in ("I;16", "F")
         same = cascade(["red"], start_image=image, start_stage=2, seed=0, progress=False)
         assert np.abs(arrays(same)[0] - arrays(eight_bit)[0]).max() <= 2
+
+
+def test_an_embedder_of_another_width_is_named_before_any_network_runs(cascade):
+    class Wide(WordEncoder):
+        dim = 48
+
+    other = Cascade(cascade.config, cascade.networks, TextEmbedder(encoder=Wide()))
+    with pytest.raises(ValueError, match="the embedder gives 48-wide text tokens but stage 1's network reads 32-wide"):
+        other(["red"], seed=0, progress=False)
+
+
+def test_on_batch_and_save_dtype_are_checked_before_any_work(cascade, tmp_path):
+    with pytest.raises(TypeError, match="on_batch must be a function .first_index, images. or None, got list"):
+        cascade(["red"], on_batch=[], progress=False)
+    for dtype in ("float16", torch.int8):
+        with pytest.raises(ValueError, match="dtype must be None, torch.float32, torch.float16 or torch.bfloat16"):
+            cascade.save_pretrained(tmp_path / "model", dtype=dtype)
+        assert not (tmp_path / "model").exists()

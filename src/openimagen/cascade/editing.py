@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from openimagen.cascade.pipeline import (SAMPLING_KEYS, Cascade, check_count, check_seed, new_seed, per_output,
-                                        prompt_list)
+from openimagen.cascade.pipeline import (SAMPLING_KEYS, Cascade, check_count, check_on_batch, check_seed, new_seed,
+                                        per_output, prompt_list)
 from openimagen.cascade.randomness import mix_seed
 from openimagen.cascade.sampling import KnownRegion, center_square, from_pil
 from openimagen.data import to_rgb
@@ -96,6 +96,7 @@ def inpaint(cascade: Cascade, prompts: str | list[str], image: Any, mask: Any, n
                         ("num_images_per_prompt", num_images_per_prompt), ("max_batch_size", max_batch_size)):
         check_count(name, count)
     check_seed(seed)
+    check_on_batch(on_batch)
     last = cascade._last_stage(stop_at_stage)
     images = per_output(image, len(prompts), num_images_per_prompt, "image")
     masks = [read_mask(m, i) for m, i in zip(per_output(mask, len(prompts), num_images_per_prompt, "mask"), images)]

@@ -62,6 +62,8 @@ class Cascade:
         """`dtype=torch.float16` halves the files (weights are computed with in fp32 after loading)."""
         from openimagen.cascade.pretrained import save_cascade
 
+        if dtype not in (None, torch.float32, torch.float16, torch.bfloat16):
+            raise ValueError(f"dtype must be None, torch.float32, torch.float16 or torch.bfloat16, got {dtype!r}")
         save_cascade(self, directory, raw_networks, dtype)
 
     @classmethod
@@ -133,6 +135,7 @@ class Cascade:
         `on_batch(first_index, images)` is called with the last stage's images of each batch as soon as they are done
         (e.g. to save them, so an interrupted long run keeps its finished images)."""
         prompts = prompt_list(prompts)
+        check_on_batch(on_batch)
         check_count("num_images_per_prompt", num_images_per_prompt)
         check_count("max_batch_size", max_batch_size)
         check_seed(seed)
@@ -163,6 +166,7 @@ class Cascade:
         for start in range(0, len(expanded), max_batch_size):
             chunk = expanded[start:start + max_batch_size]
             emb, mask = self.embedder(chunk)
+            self._check_text_width(emb.shape[-1], settings)
             generator = torch.Generator().manual_seed(mix_seed(seed, start))
             lowres = None if lowres_all is None else lowres_all[start:start + max_batch_size]
             for number in tqdm(settings, desc="stages", disable=not progress, leave=False):
@@ -177,6 +181,16 @@ class Cascade:
             if on_batch is not None:
                 on_batch(start, outputs[last][start:])
         return outputs
+
+
+    def _check_text_width(self, width: int, numbers: Any) -> None:
+        """The embedder's token width fits every stage to run (another encoder's would fail deep in a network)."""
+        for number in numbers:
+            reads = self.networks[number - 1].config.text_dim
+            if self.config.stages[number - 1].text_dim(width) != reads:
+                raise ValueError(f"the embedder gives {width}-wide text tokens but stage {number}'s network reads "
+                                 f"{reads}-wide ones: pass an embedder of the cascade's text encoder "
+                                 f"({self.config.text_encoder or 'the default MiniLM'}), or none")
 
 
 def new_seed() -> int:
@@ -206,6 +220,11 @@ def check_count(name: str, value: Any) -> None:
         raise TypeError(f"{name} must be an integer >= 1, got {value!r}")
     if value < 1:
         raise ValueError(f"{name} must be an integer >= 1, got {value}")
+
+
+def check_on_batch(on_batch: Any) -> None:
+    if on_batch is not None and not callable(on_batch):
+        raise TypeError(f"on_batch must be a function (first_index, images) or None, got {type(on_batch).__name__}")
 
 
 def check_seed(seed: Any) -> None:
