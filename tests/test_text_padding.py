@@ -45,3 +45,10 @@ def test_unbatch_rejects_left_padding():
     mask = torch.tensor([[False, True]])
     with pytest.raises(ValueError, match="left padding"):
         unbatch_embeddings(torch.zeros(1, 2, 3), mask)
+
+
+@pytest.mark.parametrize("embeddings, got", [("abc", "got str"), ([None], "got a list holding a NoneType"),
+                                             (torch.zeros(2, 3, 4), "got Tensor")])
+def test_pad_embeddings_names_what_is_not_a_list_of_tensors(embeddings, got):
+    with pytest.raises(TypeError, match=f"pad_embeddings: expected a list of \\[tokens, dim\\] tensors, {got}"):
+        pad_embeddings(embeddings)

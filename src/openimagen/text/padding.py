@@ -15,6 +15,10 @@ def pad_embeddings(embeddings: list[torch.Tensor], length: int | None = None) ->
     `length=None` uses the longest entry (at least 1). Used to batch cached embeddings and to bring the conditional
     and unconditional text of classifier-free guidance to the same token length.
     """
+    if isinstance(embeddings, torch.Tensor) or not all(isinstance(e, torch.Tensor) for e in embeddings):
+        got = type(embeddings).__name__ if isinstance(embeddings, (torch.Tensor, str)) else \
+            f"a list holding a {next(type(e).__name__ for e in embeddings if not isinstance(e, torch.Tensor))}"
+        raise TypeError(f"pad_embeddings: expected a list of [tokens, dim] tensors, got {got}")
     if len(embeddings) == 0:
         raise ValueError("pad_embeddings: got an empty list; pass at least one [tokens, dim] tensor")
     dims = {tuple(e.shape[1:]) for e in embeddings}
