@@ -1,5 +1,6 @@
 """Folder and manifest sources: right items, sharding by rank and worker, source dispatch, manifest errors."""
 import json
+import os
 from collections import Counter
 
 import pytest
@@ -51,6 +52,33 @@ def test_an_empty_caption_file_is_skipped_and_counted_not_trained_as_uncondition
     assert [item["caption"] for item in dataset] == ["image 0"]
     assert dataset.skip_report.counts == {"empty_caption": 2}
     assert dataset.skip_report.examples[0][2] == "00001.txt is empty; write the caption in it"
+
+
+def test_a_folder_link_loop_is_read_once_and_an_unreadable_caption_is_counted(tmp_path):
+    write_folder(str(tmp_path / "a"), 2)
+    (tmp_path / "a" / "up").symlink_to(tmp_path)                     # a loop: a/up/a/up/... would repeat a/ 40 times
+    (tmp_path / "a" / "00001.txt").unlink()
+    (tmp_path / "a" / "00001.txt").symlink_to(tmp_path / "gone.txt")  # a dangling caption link
+    dataset = build_dataset(str(tmp_path), 8, epochs=1, shuffle=False)
+    assert [item["key"] for item in dataset] == ["a/00000"]
+    assert dataset.skip_report.counts == {"duplicate": 1, "unreadable_caption": 1}
+    assert (str(tmp_path / "a" / "00001.jpg"), "unreadable_caption", "00001.txt: No such file or directory") \
+        in dataset.skip_report.examples
+
+
+def test_a_folder_that_cannot_be_listed_is_counted_not_silently_left_out(tmp_path, monkeypatch):
+    write_folder(str(tmp_path / "ok"), 1)
+    write_folder(str(tmp_path / "locked"), 1)
+    scandir = os.scandir
+
+    def no_permission(path):
+        if os.path.basename(path) == "locked":
+            raise PermissionError(13, "Permission denied", path)
+        return scandir(path)
+    monkeypatch.setattr(os, "scandir", no_permission)
+    dataset = build_dataset(str(tmp_path), 8, epochs=1, shuffle=False)
+    assert [item["key"] for item in dataset] == ["ok/00000"]
+    assert dataset.skip_report.examples == [(str(tmp_path / "locked"), "unreadable_folder", "Permission denied")]
 
 
 def test_folder_captions_lose_their_bom_and_line_breaks(tmp_path):

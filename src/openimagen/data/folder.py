@@ -18,17 +18,45 @@ def read_caption(path: str) -> str:
     return clean_caption(read_utf8(path))
 
 
+def _caption_beside(directory: str, stem: str, names: set[str]) -> tuple[str | None, tuple[str, str]]:
+    """The caption `<stem>.txt` in `directory`, or None and why not (skip reason, detail)."""
+    if stem + ".txt" not in names:
+        return None, ("no_caption", f"expected {stem}.txt beside it")
+    try:
+        caption = read_caption(os.path.join(directory, stem + ".txt"))
+    except NotUtf8Error as error:
+        return None, ("caption_not_utf8", str(error))
+    except OSError as error:                       # a dangling link, no permission, ...
+        return None, ("unreadable_caption", f"{stem}.txt: {error.strerror or error}")
+    if not caption:
+        return None, ("empty_caption", f"{stem}.txt is empty; write the caption in it")
+    return caption, ("", "")
+
+
 def scan_folder(root: str, report: SkipReport | None = None) -> list[Sample]:
-    """All images under `root` (sorted, recursive) that have a caption `<stem>.txt` beside them.
+    """All images under `root` (sorted, recursive, following links) that have a caption `<stem>.txt` beside them.
 
     Images without a caption file are skipped and counted in `report` ("no_caption"), as are those whose caption
-    is not UTF-8 ("caption_not_utf8") or empty ("empty_caption": the trainer drops captions for guidance itself).
+    is not UTF-8 ("caption_not_utf8"), cannot be read ("unreadable_caption") or is empty ("empty_caption": the
+    trainer drops captions for guidance itself). A folder reached again through a link (a loop, or an alias of a
+    folder already read) is read once ("duplicate"); one that cannot be listed is "unreadable_folder".
     Keys are the relative paths without extension, e.g. "cats/0001".
     """
     if not os.path.isdir(root):
         raise FileNotFoundError(f"image folder {root!r} does not exist or is not a directory")
-    samples = []
-    for directory, subdirs, files in os.walk(root, followlinks=True):
+    report = SkipReport() if report is None else report
+    samples, first_visit = [], {}
+
+    def unlistable(error: OSError) -> None:
+        report.record(error.filename or root, "unreadable_folder", error.strerror or str(error))
+
+    for directory, subdirs, files in os.walk(root, onerror=unlistable, followlinks=True):
+        real = os.path.realpath(directory)
+        if real in first_visit:
+            report.record(directory, "duplicate", f"a link to {first_visit[real]}, read once")
+            subdirs.clear()
+            continue
+        first_visit[real] = directory
         subdirs.sort()
         names = set(files)
         for name in sorted(files):
@@ -36,20 +64,10 @@ def scan_folder(root: str, report: SkipReport | None = None) -> list[Sample]:
             if ext.lower() not in IMAGE_EXTENSIONS:
                 continue
             path = os.path.join(directory, name)
-            if stem + ".txt" not in names:
-                if report is not None:
-                    report.record(path, "no_caption", f"expected {stem}.txt beside it")
+            caption, (reason, detail) = _caption_beside(directory, stem, names)
+            if caption is None:
+                report.record(path, reason, detail)
                 continue
             key = os.path.relpath(os.path.join(directory, stem), root).replace(os.sep, "/")
-            try:
-                caption = read_caption(os.path.join(directory, stem + ".txt"))
-            except NotUtf8Error as error:
-                if report is not None:
-                    report.record(path, "caption_not_utf8", str(error))
-                continue
-            if not caption:
-                if report is not None:
-                    report.record(path, "empty_caption", f"{stem}.txt is empty; write the caption in it")
-                continue
             samples.append(Sample(path=path, caption=caption, key=key))
     return samples
