@@ -70,3 +70,10 @@ def test_train_shift_moves_that_share_of_the_batch_toward_noise(fraction, batch)
 def test_train_shift_fraction_must_be_a_share():
     with pytest.raises(ValueError, match="train_shift_fraction"):
         D.DiffusionConfig(train_shift=-1.0, train_shift_fraction=1.5)
+
+
+@pytest.mark.parametrize("field, value", [("min_snr_gamma", float("nan")), ("min_snr_gamma", float("inf")),
+                                          ("train_shift", float("nan"))])
+def test_a_nan_or_infinite_loss_setting_is_refused_not_trained_on(field, value):
+    with pytest.raises(ValueError, match=f"DiffusionConfig.{field} must be a finite number"):
+        D.DiffusionConfig(**{field: value})

@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from openimagen import diffusion as D
@@ -33,3 +34,8 @@ def test_dynamic_threshold_rescales_by_the_percentile():
     torch.testing.assert_close(D.dynamic_threshold(x0), (x0.clamp(-s, s) / s))
     assert D.dynamic_threshold(x0, max_value=2.0).max() == 1.0  # s capped at 2, then clip to [-2, 2] / 2
     torch.testing.assert_close(D.dynamic_threshold(x0, max_value=2.0), x0.clamp(-2, 2) / 2)
+
+
+def test_get_threshold_checks_the_percentile_when_built():
+    with pytest.raises(ValueError, match=r"percentile must be in \(0, 1\], got nan"):
+        D.get_threshold("dynamic", float("nan"))

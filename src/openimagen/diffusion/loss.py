@@ -3,6 +3,7 @@ shift of the training noise levels toward noise (training only: sampling keeps t
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Callable
 
@@ -33,8 +34,10 @@ class DiffusionConfig:
             raise ValueError(f"DiffusionConfig.prediction: {self.prediction!r} is not one of {PREDICTIONS}")
         if self.loss_weighting not in WEIGHTINGS:
             raise ValueError(f"DiffusionConfig.loss_weighting: {self.loss_weighting!r} is not one of {WEIGHTINGS}")
-        if self.min_snr_gamma <= 0:
-            raise ValueError(f"DiffusionConfig.min_snr_gamma must be > 0, got {self.min_snr_gamma}")
+        if not 0 < self.min_snr_gamma < math.inf:       # NaN too: it would make every loss NaN
+            raise ValueError(f"DiffusionConfig.min_snr_gamma must be a finite number > 0, got {self.min_snr_gamma}")
+        if not math.isfinite(self.train_shift):
+            raise ValueError(f"DiffusionConfig.train_shift must be a finite number, got {self.train_shift}")
         if not 0.0 <= self.train_shift_fraction <= 1.0:
             raise ValueError(f"DiffusionConfig.train_shift_fraction must be in [0, 1], got {self.train_shift_fraction}")
         self.get_schedule()  # validates the schedule name and its arguments

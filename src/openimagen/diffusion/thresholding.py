@@ -38,5 +38,7 @@ def get_threshold(kind: str | None, percentile: float = 0.995, max_value: float 
     if kind == "static":
         return static_threshold
     if kind == "dynamic":
+        if not 0.0 < percentile <= 1.0:                 # checked here too, before any network forward
+            raise ValueError(f"percentile must be in (0, 1], got {percentile}")
         return lambda x0: dynamic_threshold(x0, percentile, max_value)
     raise ValueError(f"unknown threshold {kind!r}: expected 'none', 'static' or 'dynamic'")
