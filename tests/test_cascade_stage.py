@@ -151,3 +151,9 @@ def test_text_noise_moves_real_tokens_by_their_scale_and_leaves_padding_alone():
 def test_the_embedder_names_captions_that_are_not_a_list_of_str(captions, error, message):
     with pytest.raises(error, match=message):
         TextEmbedder(encoder=WordEncoder())(captions)
+
+
+def test_a_prompt_holding_a_lone_surrogate_is_named_not_a_tokenizer_type_error():
+    with pytest.raises(ValueError, match=r"captions\[1\] is not text: it holds the lone surrogate '\\udc80' at "
+                                         "character 4"):
+        TextEmbedder(encoder=WordEncoder())(["red", "blue\udc80"])

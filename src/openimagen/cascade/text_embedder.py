@@ -29,6 +29,12 @@ def prompt_list(prompts: Any, name: str = "prompts") -> list[str]:
         raise TypeError(f"{name} must be a str or a list of str, got a list item of type {wrong[0]}")
     if not prompts:
         raise ValueError(f"{name} is an empty list; give at least one prompt ('' samples unconditionally)")
+    for index, prompt in enumerate(prompts):
+        try:
+            prompt.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise ValueError(f"{name}[{index}] is not text: it holds the lone surrogate {prompt[error.start]!r} at "
+                             f"character {error.start} (was it read with errors='surrogateescape'?)") from None
     return prompts
 
 
