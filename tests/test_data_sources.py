@@ -142,6 +142,11 @@ def test_a_source_whose_captions_are_all_empty_says_so(tmp_path):
     ("m.csv", "path,caption\na.jpg,x\nb.jpg,y,z\n", "m.csv:3: expected 2 fields"),
     ("m.csv", "file,text\na.jpg,x\n", "m.csv:1: the CSV header must name"),
     ("m.jsonl", '{"path": 3, "caption": "x"}\n', "m.jsonl:1: 'path' must be"),
+    ("m.csv", 'path,caption\na.jpg,x\nb.jpg,"never closed\nc.jpg,y\n', r"m.csv:3: not valid CSV \(unexpected end"),
+    ("m.csv", 'path,caption\na.jpg,"x" y\n', "m.csv:2: not valid CSV"),
+    ("m.csv", "path,caption\na.jpg," + "w" * 200_000 + "\n", r"m.csv:2: not valid CSV \(field larger"),
+    ("m.csv", "path,caption\n", "lists no images"),
+    ("m.jsonl", "\n", "lists no images"),
 ])
 def test_manifest_errors_name_the_file_and_line(tmp_path, name, text, message):
     (tmp_path / name).write_text(text)

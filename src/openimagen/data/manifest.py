@@ -76,26 +76,43 @@ def _read_jsonl(manifest: str, field: str | None, default: float | None) -> list
     return samples
 
 
+def _csv_rows(manifest: str, text: str):
+    """(reader, rows) of a CSV text read strictly: a quote that is never closed (which would swallow the following
+    rows into one caption) or text after a closing quote is a ManifestError naming the row's first line."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+
+    def rows():
+        while True:
+            first_line = reader.line_num + 1
+            try:
+                yield next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                raise ManifestError(f"{manifest}:{first_line}: not valid CSV ({error}); a field that starts with a "
+                                    'quote must end with one (write "" for a quote inside it)') from None
+    return reader, rows()
+
+
 def _read_csv(manifest: str, field: str | None, default: float | None) -> list[tuple[int, Sample]]:
     samples = []
-    with io.StringIO(without_bom(read_utf8(manifest)), newline="") as f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if header is None or "path" not in header or "caption" not in header:
-            raise ManifestError(f"{manifest}:1: the CSV header must name the columns 'path' and 'caption', got {header!r}")
-        i_path, i_caption = header.index("path"), header.index("caption")
-        i_score = header.index(field) if field in header else None
-        if field is not None and i_score is None and default is None:
-            raise ManifestError(f"{manifest}:1: the CSV header has no {field!r} column (train.example_weight.field)")
-        for row in reader:
-            line = reader.line_num
-            if not row:
-                continue
-            if len(row) != len(header):
-                raise ManifestError(f"{manifest}:{line}: expected {len(header)} fields like the header, got {len(row)}; "
-                                    "quote captions that contain commas")
-            score = _score(manifest, line, None if i_score is None else row[i_score], field, default)
-            samples.append((line, _sample(manifest, line, row[i_path], row[i_caption], score)))
+    reader, rows = _csv_rows(manifest, without_bom(read_utf8(manifest)))
+    header = next(rows, None)
+    if header is None or "path" not in header or "caption" not in header:
+        raise ManifestError(f"{manifest}:1: the CSV header must name the columns 'path' and 'caption', got {header!r}")
+    i_path, i_caption = header.index("path"), header.index("caption")
+    i_score = header.index(field) if field in header else None
+    if field is not None and i_score is None and default is None:
+        raise ManifestError(f"{manifest}:1: the CSV header has no {field!r} column (train.example_weight.field)")
+    for row in rows:
+        line = reader.line_num
+        if not row:
+            continue
+        if len(row) != len(header):
+            raise ManifestError(f"{manifest}:{line}: expected {len(header)} fields like the header, got {len(row)}; "
+                                "quote captions that contain commas")
+        score = _score(manifest, line, None if i_score is None else row[i_score], field, default)
+        samples.append((line, _sample(manifest, line, row[i_path], row[i_caption], score)))
     return samples
 
 
@@ -109,8 +126,9 @@ def read_manifest(manifest: str, score_field: str | None = None, default: float 
     if not os.path.isfile(manifest):
         raise FileNotFoundError(f"manifest {manifest!r} does not exist")
     ext = os.path.splitext(manifest)[1].lower()
-    if ext == ".csv":
-        return _usable_rows(manifest, _read_csv(manifest, score_field, default), report)
-    if ext in (".jsonl", ".ndjson"):
-        return _usable_rows(manifest, _read_jsonl(manifest, score_field, default), report)
-    raise ManifestError(f"manifest {manifest!r}: unknown format {ext!r}; use .csv or .jsonl")
+    if ext not in (".csv", ".jsonl", ".ndjson"):
+        raise ManifestError(f"manifest {manifest!r}: unknown format {ext!r}; use .csv or .jsonl")
+    rows = (_read_csv if ext == ".csv" else _read_jsonl)(manifest, score_field, default)
+    if not rows:
+        raise ManifestError(f"manifest {manifest} lists no images; add one row per image (path and caption)")
+    return _usable_rows(manifest, rows, report)
