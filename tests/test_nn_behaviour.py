@@ -196,3 +196,14 @@ def test_a_residual_text_adapter_added_to_a_trained_network_starts_as_the_identi
     without = build_network(get_preset(name, text_layers=1, text_width=32))   # a replacing adapter cannot start so
     with pytest.raises(RuntimeError, match="text_adapter"):
         load_widened(without, trained.state_dict())
+
+
+@pytest.mark.parametrize("name", ["tiny-test-base", "tiny-test-sr"])
+def test_fp16_text_tokens_of_the_cache_work_and_an_x_of_another_dtype_is_named(name):
+    net = _random_net(name)
+    inputs = _inputs(net)
+    with torch.no_grad():
+        out = net(**{**inputs, "text_emb": inputs["text_emb"].half()})
+    torch.testing.assert_close(out, net(**{**inputs, "text_emb": inputs["text_emb"].half().float()}))
+    with pytest.raises(ValueError, match=r"x is torch.float64 but the network's weights are torch.float32: convert x"):
+        net(**{**inputs, "x": inputs["x"].double()})

@@ -54,6 +54,7 @@ class Conditioning(nn.Module):
         is the known image (0 where masked) and the mask (1 = regenerate); `self_cond` [b, c, h, w] the previous x0
         estimate."""
         self._check(x, log_snr, text_emb, text_mask, lowres, inpaint, self_cond)
+        text_emb = text_emb.to(x.dtype)          # e.g. fp16 tokens of the embedding cache
         if self.text_adapter is not None:
             text_emb, text_mask = self.text_adapter(text_emb, text_mask)
         emb = self.noise_embed(log_snr) + self.text_pool(text_emb, text_mask)
@@ -78,6 +79,10 @@ class Conditioning(nn.Module):
         if x.ndim != 4 or x.shape[1] != c.in_channels:
             raise ValueError(f"x must be [batch, {c.in_channels}, height, width], got {tuple(x.shape)}")
         b, _, h, w = x.shape
+        weights = next(self.parameters()).dtype
+        if x.dtype != weights and not torch.is_autocast_enabled(x.device.type):
+            raise ValueError(f"x is {x.dtype} but the network's weights are {weights}: convert x with "
+                             f"x.to({weights}) (or the network, or run under torch.autocast)")
         f = c.downsample_factor
         if h % f or w % f:
             raise ValueError(f"x size {h}x{w} must be divisible by the network's downsampling factor {f}")
