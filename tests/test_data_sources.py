@@ -101,6 +101,15 @@ def test_a_manifest_with_a_bom_and_crlf_is_read_and_its_captions_cleaned(tmp_pat
         ("img/00000", "a red cat"), ("img/00001", "two")]
 
 
+def test_a_manifest_row_naming_a_folder_or_a_missing_file_is_skipped_with_the_reason_in_words(tmp_path):
+    write_folder(str(tmp_path / "img"), 1)
+    (tmp_path / "m.csv").write_text("path,caption\nimg/00000.jpg,ok\nimg,a folder\nimg/gone.jpg,gone\n")
+    dataset = build_dataset(str(tmp_path / "m.csv"), 8, epochs=1, shuffle=False)
+    assert [item["key"] for item in dataset] == ["img/00000"]
+    assert sorted(dataset.skip_report.examples) == [(str(tmp_path / "img"), "unreadable", "a folder, not an image file"),
+                                                    (str(tmp_path / "img/gone.jpg"), "missing", "no such file")]
+
+
 def test_a_repeated_manifest_row_is_skipped_and_counted_but_other_captions_of_an_image_are_kept(tmp_path):
     write_folder(str(tmp_path / "img"), 2)
     rows = [("img/00000.jpg", "a cat"), ("img/00001.jpg", "a dog"), ("img/00000.jpg", "a cat "),

@@ -50,6 +50,8 @@ def open_image(source: bytes | str | os.PathLike | Image.Image, draft_size: int 
         raise
     except FileNotFoundError as exn:
         raise SkipSample("missing", "no such file") from exn
+    except IsADirectoryError as exn:
+        raise SkipSample("unreadable", "a folder, not an image file") from exn
     except Image.DecompressionBombError as exn:
         raise SkipSample("unreadable", _too_many_pixels()) from exn
     except Image.UnidentifiedImageError as exn:
