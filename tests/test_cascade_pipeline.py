@@ -281,3 +281,14 @@ def test_on_batch_and_save_dtype_are_checked_before_any_work(cascade, tmp_path):
         with pytest.raises(ValueError, match="dtype must be None, torch.float32, torch.float16 or torch.bfloat16"):
             cascade.save_pretrained(tmp_path / "model", dtype=dtype)
         assert not (tmp_path / "model").exists()
+
+
+def test_constructing_a_cascade_names_a_wrong_config_network_embedder_or_folder(cascade):
+    with pytest.raises(TypeError, match="config must be a CascadeConfig .* got dict"):
+        Cascade({"stages": []}, cascade.networks)
+    with pytest.raises(TypeError, match="networks must be torch modules, one per stage"):
+        Cascade(cascade.config, [None, None])
+    with pytest.raises(TypeError, match=r"embedder must be a TextEmbedder \(or None: the config's text encoder\), got str"):
+        Cascade(cascade.config, cascade.networks, "minilm")
+    with pytest.raises(TypeError, match="directory must be the path of a saved cascade folder .* got NoneType"):
+        Cascade.from_pretrained(None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from numbers import Integral, Real
 from typing import Any, Callable
 
@@ -39,6 +40,14 @@ class Cascade:
     """A frozen text encoder + an ordered list of stage networks (Imagen Fig. A.4). Call it to sample."""
 
     def __init__(self, config: CascadeConfig, networks: list[nn.Module], embedder: TextEmbedder | None = None) -> None:
+        if not isinstance(config, CascadeConfig):
+            raise TypeError(f"config must be a CascadeConfig (openimagen.config.from_dict(CascadeConfig, d) makes one "
+                            f"of a dict), got {type(config).__name__}")
+        if not all(isinstance(n, nn.Module) for n in networks):
+            raise TypeError("networks must be torch modules, one per stage (build_stage_network makes them)")
+        if embedder is not None and not callable(embedder):
+            raise TypeError(f"embedder must be a TextEmbedder (or None: the config's text encoder), got "
+                            f"{type(embedder).__name__}")
         if len(networks) != len(config.stages):
             raise ValueError(f"the cascade config has {len(config.stages)} stages but {len(networks)} networks")
         self.config, self.networks = config, [n.eval() for n in networks]
@@ -71,6 +80,9 @@ class Cascade:
                         device: str | torch.device = "cpu") -> "Cascade":
         from openimagen.cascade.pretrained import load_cascade
 
+        if not isinstance(directory, (str, os.PathLike)):
+            raise TypeError(f"directory must be the path of a saved cascade folder (such as the shipped "
+                            f"src/openimagen/models/shapes-cascade), got {type(directory).__name__}")
         return load_cascade(directory, weights, embedder, check_device(device))
 
     def _stage_settings(self, numbers: range, shared: dict, stage_overrides: dict | None) -> dict[int, dict]:
