@@ -4,7 +4,7 @@ from collections import Counter
 
 import pytest
 
-from openimagen.data import build_dataset, make_loader
+from openimagen.data import DataError, build_dataset, make_loader
 from openimagen.data.synthetic import encode, synthetic_image, write_folder, write_shards
 
 
@@ -101,3 +101,14 @@ def test_shards_take_the_folder_image_types_and_name_what_an_incomplete_sample_h
 def test_a_stream_without_any_sample_fails_clearly_instead_of_spinning(tmp_path):
     with pytest.raises(RuntimeError, match="found no samples"):
         next(iter(build_dataset(str(tmp_path / "missing.tar"), 8)))
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_shards_without_any_sample_are_one_line_saying_why_even_from_a_loader_worker(tmp_path, num_workers):
+    (tmp_path / "00000.tar").write_bytes(b"")
+    dataset = build_dataset(str(tmp_path / "00000.tar"), 8)
+    with pytest.raises(DataError) as info:
+        next(iter(make_loader(dataset, 2, num_workers=num_workers)))
+    message = str(info.value)
+    assert "\n" not in message and message.startswith("WebDataset ") and "found no samples" in message
+    assert message.endswith(f"skipped: {tmp_path / '00000.tar'} (unreadable_shard: ReadError: empty file)")

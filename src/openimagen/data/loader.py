@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import torch
 from torch.utils.data import DataLoader
 
+from .skips import DataError
 from .stream import ImageTextStream
 
 
@@ -76,6 +77,14 @@ def _stop_all_workers() -> None:
         _stop_workers(iterator)
 
 
+def worker_message(error: Exception) -> str:
+    """The message a loader worker raised: torch re-raises it prefixed by the worker's traceback, which a user
+    need not read (its last line is `package.module.DataError: message`)."""
+    last = str(error).strip().splitlines()[-1]
+    prefix = f"{type(error).__module__}.{type(error).__qualname__}: "
+    return last.removeprefix(prefix)
+
+
 class Loader:
     """Batches of an `ImageTextStream` through a torch DataLoader, with a resumable position.
 
@@ -122,6 +131,10 @@ class Loader:
                 dataset.batches += 1
                 if batch["key"]:
                     yield batch
+        except DataError as error:
+            if not self.num_workers:
+                raise
+            raise DataError(worker_message(error)) from None
         finally:                                                    # closed, exhausted or failed: stop workers
             _stop_workers(iterator)
 

@@ -20,7 +20,7 @@ from openimagen.files import NotUtf8Error, decode_utf8
 from .captions import clean_caption
 from .folder import IMAGE_EXTENSIONS
 from .preprocess import Preprocess
-from .skips import SkipReport, SkipSample
+from .skips import DataError, SkipReport, SkipSample
 from .stream import ImageTextStream, Record
 
 IMAGE_KEYS = tuple(extension[1:] for extension in IMAGE_EXTENSIONS)    # the folder source's: jpg, png, gif, ...
@@ -66,7 +66,13 @@ def read_shard(url: str, report: SkipReport | None) -> Iterator[dict]:
         yield from tarfile_samples([{"url": url}])
     except Exception as exn:                                       # noqa: BLE001 - never crash on bad data
         if report is not None:
-            report.record(url, "unreadable_shard", f"{type(exn).__name__}: {exn}")
+            report.record(url, "unreadable_shard", _shard_error(exn))
+
+
+def _shard_error(error: Exception) -> str:
+    """`ReadError: empty file` (webdataset adds the stream object and URL to the arguments: left out)."""
+    message = error.args[0] if len(error.args) > 1 and isinstance(error.args[0], str) else str(error)
+    return f"{type(error).__name__}: {message}"
 
 
 class ShardStream(ImageTextStream):
@@ -115,8 +121,9 @@ class ShardStream(ImageTextStream):
                 yield self._record(url, sample, index - 1, slot)
             epoch_length = index - first
             if epoch_length == 0:
-                raise RuntimeError(f"WebDataset {self.spec!r}: stream {slot} of {slots} found no samples in its "
-                                   f"shards; check the shard paths (skipped: {self.skip_report.summary()})")
+                skipped = f"; skipped: {self.skip_report.examples_line()}" if self.skip_report.total else ""
+                raise DataError(f"WebDataset {self.spec!r}: stream {slot} of {slots} found no samples in its "
+                                f"shards; check the shard paths{skipped}")
             epoch += 1
 
     def _record(self, url: str, sample: dict, index: int, slot: int) -> Record:

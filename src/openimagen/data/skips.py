@@ -56,8 +56,9 @@ class SkipReport:
         return "\n".join(lines)
 
     def examples_line(self, count: int = 3) -> str:
-        """The first `count` skipped inputs and why, on one line."""
-        return "; ".join(f"{where} ({reason})" for where, reason, _ in self.examples[:count])
+        """The first `count` skipped inputs and why (reason: detail), on one line."""
+        return "; ".join(f"{where} ({reason}: {detail})" if detail else f"{where} ({reason})"
+                         for where, reason, detail in self.examples[:count])
 
     def to_dict(self) -> dict:
         return {"total": self.total, "counts": dict(self.counts), "examples": [list(e) for e in self.examples]}
