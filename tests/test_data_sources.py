@@ -81,6 +81,19 @@ def test_a_folder_that_cannot_be_listed_is_counted_not_silently_left_out(tmp_pat
     assert dataset.skip_report.examples == [(str(tmp_path / "locked"), "unreadable_folder", "Permission denied")]
 
 
+def test_a_caption_is_found_whatever_the_unicode_form_of_its_name_or_the_case_of_txt(tmp_path):
+    import unicodedata
+    nfd, nfc = unicodedata.normalize("NFD", "café au lait"), unicodedata.normalize("NFC", "café au lait")
+    for index, (image, caption, text) in enumerate([(nfd, nfc, "a cup"), ("B", "B.TXT", "upper"), ("c", "c.TXT", "no")]):
+        synthetic_image(index).save(tmp_path / f"{image}.jpg")
+        (tmp_path / (caption if caption.lower().endswith(".txt") else f"{caption}.txt")).write_text(text)
+    (tmp_path / "c.txt").write_text("c exact")                       # beside c.TXT: the exact name wins
+    dataset = build_dataset(str(tmp_path), 8, epochs=1, shuffle=False)
+    assert sorted((item["key"], item["caption"]) for item in dataset) == [("B", "upper"), ("c", "c exact"),
+                                                                         (nfd, "a cup")]
+    assert dataset.skip_report.total == 0
+
+
 def test_folder_captions_lose_their_bom_and_line_breaks(tmp_path):
     write_folder(str(tmp_path), 3)
     (tmp_path / "00000.txt").write_bytes("\ufeffa red cat\r\n".encode())        # Notepad: BOM + CRLF

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import unicodedata
 
 from openimagen.files import NotUtf8Error, read_utf8
 
@@ -18,18 +19,36 @@ def read_caption(path: str) -> str:
     return clean_caption(read_utf8(path))
 
 
-def _caption_beside(directory: str, stem: str, names: set[str]) -> tuple[str | None, tuple[str, str]]:
-    """The caption `<stem>.txt` in `directory`, or None and why not (skip reason, detail)."""
-    if stem + ".txt" not in names:
+def _same_name(name: str) -> str:
+    """`name` as compared between an image and its caption: Unicode NFC (macOS writes NFD names, so an image and its
+    caption copied by different tools may spell "é" differently)."""
+    return unicodedata.normalize("NFC", name)
+
+
+def caption_files(files: list[str]) -> dict[str, str]:
+    """{stem: caption file name} of the `.txt` files among `files` (extension in any case, `.txt` preferred)."""
+    found: dict[str, str] = {}
+    for name in sorted(files, key=lambda n: n.endswith(".txt")):     # exact ".txt" last: it wins
+        stem, ext = os.path.splitext(name)
+        if ext.lower() == ".txt":
+            found[_same_name(stem)] = name
+    return found
+
+
+def _caption_beside(directory: str, stem: str, captions: dict[str, str]) -> tuple[str | None, tuple[str, str]]:
+    """The caption `<stem>.txt` in `directory` (`captions`: see `caption_files`), or None and why not (skip reason,
+    detail)."""
+    name = captions.get(_same_name(stem))
+    if name is None:
         return None, ("no_caption", f"expected {stem}.txt beside it")
     try:
-        caption = read_caption(os.path.join(directory, stem + ".txt"))
+        caption = read_caption(os.path.join(directory, name))
     except NotUtf8Error as error:
         return None, ("caption_not_utf8", str(error))
     except OSError as error:                       # a dangling link, no permission, ...
-        return None, ("unreadable_caption", f"{stem}.txt: {error.strerror or error}")
+        return None, ("unreadable_caption", f"{name}: {error.strerror or error}")
     if not caption:
-        return None, ("empty_caption", f"{stem}.txt is empty; write the caption in it")
+        return None, ("empty_caption", f"{name} is empty; write the caption in it")
     return caption, ("", "")
 
 
@@ -58,13 +77,13 @@ def scan_folder(root: str, report: SkipReport | None = None) -> list[Sample]:
             continue
         first_visit[real] = directory
         subdirs.sort()
-        names = set(files)
+        captions = caption_files(files)
         for name in sorted(files):
             stem, ext = os.path.splitext(name)
             if ext.lower() not in IMAGE_EXTENSIONS:
                 continue
             path = os.path.join(directory, name)
-            caption, (reason, detail) = _caption_beside(directory, stem, names)
+            caption, (reason, detail) = _caption_beside(directory, stem, captions)
             if caption is None:
                 report.record(path, reason, detail)
                 continue
