@@ -163,6 +163,7 @@ def test_a_source_whose_captions_are_all_empty_says_so(tmp_path):
     ("m.jsonl", '{"path": "a.jpg", "caption": "x"}\n\n{oops\n', "m.jsonl:3: invalid JSON"),
     ("m.csv", "path,caption\na.jpg,x\nb.jpg,y,z\n", "m.csv:3: expected 2 fields"),
     ("m.csv", "file,text\na.jpg,x\n", "m.csv:1: the CSV header must name"),
+    ("m.csv", "path;caption\na.jpg;x\n", r"got \['path;caption'\] \(separate the columns with commas, not ';'\)"),
     ("m.jsonl", '{"path": 3, "caption": "x"}\n', "m.jsonl:1: 'path' must be"),
     ("m.csv", 'path,caption\na.jpg,x\nb.jpg,"never closed\nc.jpg,y\n', r"m.csv:3: not valid CSV \(unexpected end"),
     ("m.csv", 'path,caption\na.jpg,"x" y\n', "m.csv:2: not valid CSV"),

@@ -99,7 +99,10 @@ def _read_csv(manifest: str, field: str | None, default: float | None) -> list[t
     reader, rows = _csv_rows(manifest, without_bom(read_utf8(manifest)))
     header = next(rows, None)
     if header is None or "path" not in header or "caption" not in header:
-        raise ManifestError(f"{manifest}:1: the CSV header must name the columns 'path' and 'caption', got {header!r}")
+        separator = next((f" (separate the columns with commas, not {sep!r})" for sep in (";", "\t", "|")
+                          if header and len(header) == 1 and sep in header[0]), "")
+        raise ManifestError(f"{manifest}:1: the CSV header must name the columns 'path' and 'caption', got "
+                            f"{header!r}{separator}")
     i_path, i_caption = header.index("path"), header.index("caption")
     i_score = header.index(field) if field in header else None
     if field is not None and i_score is None and default is None:
