@@ -6,8 +6,8 @@ from collections import Counter
 import pytest
 import torch
 
-from openimagen.data import (DataSourceError, ManifestError, build_dataset, collate, make_loader, read_manifest,
-                             source_type)
+from openimagen.data import (DataError, DataSourceError, ManifestError, build_dataset, collate, make_loader,
+                             read_manifest, source_type)
 from openimagen.data.preprocess import image_to_tensor, resize_and_crop
 from openimagen.data.synthetic import synthetic_image, write_folder
 
@@ -148,6 +148,17 @@ def test_a_manifest_row_with_an_empty_caption_is_skipped_and_counted(tmp_path, n
     assert dataset.skip_report.counts == {"empty_caption": 2}
     where, _, detail = dataset.skip_report.examples[0]
     assert where.endswith("00001.jpg") and detail == f"{tmp_path / name}:{line} has an empty caption"
+
+
+def test_a_finite_pass_in_which_every_image_is_unreadable_is_one_line_error_not_an_empty_stream(tmp_path):
+    write_folder(str(tmp_path), 2)
+    for image in tmp_path.glob("*.jpg"):
+        image.write_bytes(b"")
+    with pytest.raises(DataError) as info:                          # e.g. train's sample-grid examples
+        list(build_dataset(str(tmp_path), 8, epochs=1, shuffle=False))
+    assert str(info.value) == (f"folder:{tmp_path}: no readable sample in a full pass over the data (2 unreadable "
+                               f"inputs, e.g. {tmp_path / '00000.jpg'} (unreadable: zero-byte file); "
+                               f"{tmp_path / '00001.jpg'} (unreadable: zero-byte file)); fix or remove them")
 
 
 def test_a_source_whose_captions_are_all_empty_says_so(tmp_path):

@@ -119,8 +119,8 @@ class ImageTextStream(IterableDataset):
         positions = self.streams_for(num_streams)
         stream = (worker + self.batches) % num_streams
         pending: list[tuple[str, str, str]] = []       # skips a worker must report to the main process
-        last, bad_in_a_row = positions[stream] - 1, 0
-        for record in self.records(stream, num_streams, positions[stream]):
+        last, bad_in_a_row, start = positions[stream] - 1, 0, positions[stream]
+        for record in self.records(stream, num_streams, start):
             last = record.index
             try:
                 if isinstance(record.payload, SkipSample):            # the source already knows it is bad
@@ -131,9 +131,7 @@ class ImageTextStream(IterableDataset):
                     pending.append((record.where, skip.reason, skip.detail))
                 bad_in_a_row += 1
                 if bad_in_a_row >= self.max_consecutive_skips:
-                    raise DataError(f"{self.name}: no readable sample in {bad_in_a_row} draws in a row "
-                                    f"({self.skip_report.total} unreadable inputs, e.g. "
-                                    f"{self.skip_report.examples_line()}); fix or remove them") from None
+                    raise self._no_readable_sample(f"in {bad_in_a_row} draws in a row") from None
                 continue
             bad_in_a_row = 0
             item = {"image": image, "caption": record.caption, "key": record.key}
@@ -147,3 +145,11 @@ class ImageTextStream(IterableDataset):
             yield item
         if in_worker and pending:                      # a finite stream ending on bad files still reports them
             yield {"_stream": stream, "_index": last, "_skipped": pending}
+        every_draw_bad = start == 0 and bad_in_a_row == last + 1 > 0      # a whole finite pass gave nothing
+        if every_draw_bad and not in_worker and self.world_size == 1:       # (a worker or rank sees only a share)
+            raise self._no_readable_sample("in a full pass over the data")
+
+    def _no_readable_sample(self, where: str) -> DataError:
+        """The one-line error of a source that gives nothing to train on: how many draws, the first bad inputs."""
+        return DataError(f"{self.name}: no readable sample {where} ({self.skip_report.total} unreadable inputs, "
+                         f"e.g. {self.skip_report.examples_line()}); fix or remove them")
