@@ -179,6 +179,7 @@ def test_a_source_whose_captions_are_all_empty_says_so(tmp_path):
     ("m.csv", 'path,caption\na.jpg,x\nb.jpg,"never closed\nc.jpg,y\n', r"m.csv:3: not valid CSV \(unexpected end"),
     ("m.csv", 'path,caption\na.jpg,"x" y\n', "m.csv:2: not valid CSV"),
     ("m.csv", "path,caption\na.jpg," + "w" * 200_000 + "\n", r"m.csv:2: not valid CSV \(field larger"),
+    ("m.csv", "path,caption\nhttps://example.com/a.jpg,a cat\n", "m.csv:2: 'path' is a URL .*download the images"),
     ("m.csv", "path,caption\n", "lists no images"),
     ("m.jsonl", "\n", "lists no images"),
 ])

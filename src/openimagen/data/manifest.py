@@ -34,6 +34,9 @@ def _sample(manifest: str, line: int, path, caption, score: float | None = None)
         raise ManifestError(f"{manifest}:{line}: 'path' must be a non-empty string, got {path!r}")
     if not isinstance(caption, str):
         raise ManifestError(f"{manifest}:{line}: 'caption' must be a string, got {caption!r}")
+    if path.lower().startswith(("http://", "https://", "s3://", "gs://")):
+        raise ManifestError(f"{manifest}:{line}: 'path' is a URL ({path[:80]}); a manifest lists local image files: "
+                            "download the images first (e.g. img2dataset, then train on its shards)")
     full = path if os.path.isabs(path) else os.path.join(os.path.dirname(os.path.abspath(manifest)), path)
     return Sample(path=full, caption=clean_caption(caption), key=os.path.splitext(path)[0], weight=score)
 
