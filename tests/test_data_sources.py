@@ -236,6 +236,16 @@ def test_map_style_access_replaces_unreadable_files_by_the_next_sample(tmp_path)
     assert dataset[1]["image"].shape == (3, 8, 8)
 
 
+def test_map_style_access_to_a_source_with_no_readable_file_is_one_line_error(tmp_path):
+    write_folder(str(tmp_path), 2)
+    for image in tmp_path.glob("*.jpg"):
+        image.write_bytes(b"")
+    with pytest.raises(DataError) as info:
+        build_dataset(str(tmp_path), 8)[0]
+    assert "\n" not in str(info.value) and "none of the 2 samples could be read (e.g. " in str(info.value)
+    assert str(info.value).endswith("00001.jpg (unreadable: zero-byte file)); fix or remove them")
+
+
 def test_collate_stacks_samples_and_drops_skip_only_markers():
     items = [{"image": torch.full((3, 4, 4), float(i)), "caption": f"c{i}", "key": f"k{i}"} for i in range(2)]
     batch = collate(items + [{"_stream": 0, "_index": 5, "_skipped": [("x", "unreadable", "")]}])

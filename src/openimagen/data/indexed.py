@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from .preprocess import Preprocess
-from .skips import SkipSample
+from .skips import DataError, SkipSample
 from .stream import ImageTextStream, Record
 
 
@@ -73,7 +73,8 @@ class IndexedStream(ImageTextStream):
                 continue
             item = {"image": image, "caption": sample.caption, "key": sample.key}
             return item if sample.weight is None else {**item, "weight": sample.weight}
-        raise RuntimeError(f"{self.name}: none of the {n} samples could be read; {self.skip_report.summary()}")
+        raise DataError(f"{self.name}: none of the {n} samples could be read (e.g. {self.skip_report.examples_line()}); "
+                        "fix or remove them")
 
     def order(self, epoch: int) -> torch.Tensor:
         """Visiting order of epoch `epoch` (cached for the current one)."""
