@@ -197,6 +197,8 @@ def test_source_strings_are_dispatched_and_unknown_ones_explained(tmp_path):
     assert source_type("shapes") == source_type("shapes:specs.jsonl") == "shapes"
     with pytest.raises(ValueError, match="not an existing folder"):
         build_dataset(str(tmp_path / "nope"), 8)
+    with pytest.raises(DataSourceError, match=r"a \.json file is not a manifest; write one JSON object per line"):
+        build_dataset(str(tmp_path / "train.json"), 8)
     with pytest.raises(ValueError, match=r"unknown option\(s\) \['colour'\]"):
         build_dataset({"type": "folder", "path": str(tmp_path), "colour": 1}, 8)
 

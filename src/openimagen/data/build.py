@@ -33,6 +33,9 @@ def source_type(source: str) -> str:
         return "manifest"
     if os.path.isdir(source):
         return "folder"
+    if lowered.endswith(".json"):
+        raise ValueError(f"data source {source!r}: a .json file is not a manifest; write one JSON object per line, "
+                         '{"path": "a.jpg", "caption": "a cat"}, in a .jsonl file')
     raise ValueError(f"data source {source!r} is not an existing folder nor a recognised spec; {_HELP}")
 
 
