@@ -26,6 +26,19 @@ def test_read_captions_gives_the_same_list_for_every_format(tmp_path, suffix):
     assert read_captions(tmp_path / f"captions.{suffix}") == CAPTIONS
 
 
+@pytest.mark.parametrize("suffix", ["txt", "jsonl", "csv"])
+def test_read_captions_cleans_them_as_the_data_sources_do(tmp_path, suffix):
+    """A BOM (Excel's "CSV UTF-8"), CRLF and runs of spaces or tabs: the cache holds the caption training looks up."""
+    from openimagen.data.captions import clean_caption
+
+    messy = ["a  red\tcircle ", "", " four blue squares"]
+    write = {"txt": lambda: "\r\n".join(messy) + "\r\n",
+             "jsonl": lambda: "".join(json.dumps({"caption": c}) + "\r\n" for c in messy),
+             "csv": lambda: "caption\r\n" + "".join(f'"{c}"\r\n' for c in messy)}
+    (tmp_path / f"messy.{suffix}").write_bytes(("\ufeff" + write[suffix]()).encode("utf-8"))
+    assert read_captions(tmp_path / f"messy.{suffix}") == ["a red circle", "", "four blue squares"]
+    assert read_captions(tmp_path / f"messy.{suffix}") == [clean_caption(c) for c in messy]
+
 def test_manifest_without_the_caption_field_names_the_line(tmp_path):
     (tmp_path / "bad.jsonl").write_text('{"caption": "ok"}\n{"text": "no caption here"}\n')
     with pytest.raises(ValueError, match="line 2 has no string 'caption' field"):

@@ -7,29 +7,31 @@ import io
 import json
 from pathlib import Path
 
+from openimagen.data.captions import clean_caption, without_bom
 from openimagen.files import read_utf8
 
 
 def read_captions(path: str | Path, field: str = "caption") -> list[str]:
     """Captions in file order. `.txt`: every line is one caption (an empty line is the empty caption);
-    `.jsonl`: one JSON object per line with a `field` key; `.csv`: a header row with a `field` column."""
+    `.jsonl`: one JSON object per line with a `field` key; `.csv`: a header row with a `field` column. A leading BOM
+    is ignored and each caption is cleaned as the data sources clean it (`clean_caption`), so the cache's text
+    matches what training looks up."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"captions file {path} does not exist")
     suffix = path.suffix.lower()
+    if suffix not in (".txt", ".jsonl", ".csv"):
+        raise ValueError(f"captions file {path}: unknown format {suffix!r}; use .txt (one caption per line), "
+                         f".jsonl or .csv (with a {field!r} field)")
+    text = without_bom(read_utf8(path))
     if suffix == ".txt":
-        return read_utf8(path).splitlines()
-    if suffix == ".jsonl":
-        return _read_jsonl(path, field)
-    if suffix == ".csv":
-        return _read_csv(path, field)
-    raise ValueError(f"captions file {path}: unknown format {suffix!r}; use .txt (one caption per line), "
-                     f".jsonl or .csv (with a {field!r} field)")
+        return [clean_caption(line) for line in text.splitlines()]
+    return _read_jsonl(path, text, field) if suffix == ".jsonl" else _read_csv(path, text, field)
 
 
-def _read_jsonl(path: Path, field: str) -> list[str]:
+def _read_jsonl(path: Path, text: str, field: str) -> list[str]:
     captions = []
-    for number, line in enumerate(read_utf8(path).splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
@@ -40,8 +42,8 @@ def _read_jsonl(path: Path, field: str) -> list[str]:
     return captions
 
 
-def _read_csv(path: Path, field: str) -> list[str]:
-    with io.StringIO(read_utf8(path), newline="") as handle:
+def _read_csv(path: Path, text: str, field: str) -> list[str]:
+    with io.StringIO(text, newline="") as handle:
         reader = csv.DictReader(handle)
         if reader.fieldnames is None or field not in reader.fieldnames:
             raise ValueError(f"{path} has no {field!r} column (columns: {reader.fieldnames}); "
@@ -53,4 +55,4 @@ def _field(record, field: str, where: str) -> str:
     value = record.get(field) if isinstance(record, dict) else None
     if not isinstance(value, str):
         raise ValueError(f"{where} has no string {field!r} field (got {type(value).__name__})")
-    return value
+    return clean_caption(value)
