@@ -81,3 +81,13 @@ def test_a_final_export_that_cannot_be_written_is_one_line_naming_the_folder(tmp
     result = cli("train", CONFIG, *args)
     assert_one_line_error(result, f"cannot write {tmp_path / 'run' / 'cascade'}: No space left on device")
     assert sorted(p.name for p in (tmp_path / "run").iterdir() if p.name.startswith(".cascade")) == []
+
+
+def test_a_caption_longer_than_the_encoder_reads_is_one_plain_warning(tmp_path):
+    write_folder(str(tmp_path / "images"), 2)
+    (tmp_path / "images" / "00000.txt").write_text("a very long caption " * 20)
+    result = train(tmp_path, f"data.source={tmp_path / 'images'}")
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stderr.splitlines() if "truncated" in line]
+    assert len(lines) == 1 and lines[0].startswith("warning: "), result.stderr
+    assert "TruncationWarning" not in result.stderr

@@ -6,8 +6,6 @@ import json
 import os
 import sys
 import tempfile
-import warnings
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -15,6 +13,7 @@ import torch
 
 from openimagen.cli import UserError
 from openimagen.cli.command import Command, hide_weight_loading_bar
+from openimagen.cli.plain_warnings import plain_warnings
 from openimagen.cli.threads import set_threads
 
 
@@ -112,28 +111,6 @@ def check_out_dir(out_dir: str) -> None:
     except OSError as error:
         raise UserError(f"OUT_DIR {out_dir}: cannot write there ({error.strerror or error}); choose another "
                         "folder") from error
-
-
-@contextmanager
-def plain_warnings():
-    """Library warnings as one `warning: ...` line each on stderr (no source line); cut captions said once."""
-    from tqdm.auto import tqdm
-
-    from openimagen.text import TruncationWarning
-
-    said = []
-
-    def show(message, category, *_args, **_kwargs) -> None:
-        if issubclass(category, TruncationWarning):
-            if said:
-                return
-            said.append(category)
-            message = f"{message}; the long captions of later batches are cut the same way"
-        tqdm.write(f"warning: {message}", file=sys.stderr)
-
-    with warnings.catch_warnings():
-        warnings.showwarning = show
-        yield
 
 
 def cache_progress(out_dir: str) -> str:

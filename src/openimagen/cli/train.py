@@ -13,6 +13,7 @@ import click
 
 from openimagen.cli import UserError
 from openimagen.cli.command import Command, hide_weight_loading_bar
+from openimagen.cli.plain_warnings import plain_warnings
 
 EXIT_INTERRUPTED = 75   # stopped by SIGTERM/SIGINT (or a dead launcher) after saving: rerun to resume (EX_TEMPFAIL)
 
@@ -57,7 +58,8 @@ def train(config_path: str, overrides: tuple[str, ...], stages: tuple[int, ...])
             bad = [s for s in stages if not 1 <= s <= len(config.cascade.stages)]
             if bad:
                 raise ConfigError(f"--stage {bad[0]}: the cascade has {len(config.cascade.stages)} stage(s)")
-        results = run_training(config, list(stages) or None)
+        with plain_warnings():                  # e.g. captions longer than the encoder reads: one plain line
+            results = run_training(config, list(stages) or None)
     except (ConfigError, CacheError, DataSourceError, EncoderNotFoundError, TrainingDiverged, CheckpointError,
             RunLocked, SaveError) as error:
         raise UserError(str(error)) from error
