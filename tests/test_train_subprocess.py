@@ -114,6 +114,14 @@ def test_two_processes_stop_together_at_their_time_budget(images, tmp_path):
     assert 0 < last < 100_000 and f"step {last}" in log
 
 
+def test_a_checkpoint_the_main_process_cannot_write_stops_every_process_with_that_error(images, tmp_path):
+    args = [*launcher("--multi_gpu"), DRIVER, *map(str, (tmp_path / "two", images, 6, 4))]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "OMP_NUM_THREADS": "1", "DRIVER_FULL_DISK": "1"})
+    assert out.returncode != 0
+    assert out.stderr.count("cannot write checkpoint step-00000002") >= 2, out.stderr[-3000:]   # raised on each rank
+
+
 @pytest.mark.slow   # two launches: 57 s on 2 idle cores (68 s of CPU)
 @pytest.mark.skipif(Version(accelerate.__version__) < Version("1.6"), reason="FSDP2 needs accelerate >= 1.6")
 def test_fsdp_on_two_processes_shards_and_saves_resumes_and_exports_full_tensors(images, one_process, tmp_path):

@@ -1,7 +1,8 @@
 """Run a tiny stage-1 training in a subprocess (for the SIGKILL-resume and distributed tests; not a test module).
 
 usage: python train_driver.py OUT_DIR DATA_DIR MAX_STEPS BATCH [MICRO] [SLOW_AFTER_STEP]
-(env DRIVER_MAX_MINUTES: a time budget, train.max_minutes)
+(env DRIVER_MAX_MINUTES: a time budget, train.max_minutes; DRIVER_FULL_DISK=1: every checkpoint write fails as on
+a full disk)
 Trains through `openimagen.train.train` (so a finished run exports OUT_DIR/cascade), logs at INFO, writes
 OUT_DIR/params-rank{R}.safetensors (the final raw weights seen by each process, full tensors under FSDP too) and prints
 "<distributed type> rank R holds N parameters, last loss L" (N: this process's shard).
@@ -21,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from cascade_helpers import WordEncoder  # noqa: E402
 
 from openimagen.cascade import TextEmbedder  # noqa: E402
-from openimagen.train import run, stage_run  # noqa: E402
+from openimagen.train import run, stage_run, trainer  # noqa: E402
+from openimagen.train.checkpoint import CheckpointWriteError  # noqa: E402
 from openimagen.train.config import config_from_dict  # noqa: E402
 from openimagen.train.sharding import gather_full  # noqa: E402
 from openimagen.train.trainer import make_accelerator  # noqa: E402
@@ -50,6 +52,10 @@ def main() -> None:
                 time.sleep(0.5)
             return loss(self, model, batch)
         stage_run.StageLoss.__call__ = slow
+    if os.environ.get("DRIVER_FULL_DISK"):      # only the main process writes checkpoints
+        def full_disk(root, step, *args, **kwargs):
+            raise CheckpointWriteError(f"cannot write checkpoint step-{step:08d} in {root} (No space left on device)")
+        trainer.save_checkpoint = full_disk
     result = run.train(config, [1], accelerator, embedder)[1]
     held = sum(p.to_local().numel() if isinstance(p, DTensor) else p.numel() for p in result.model.parameters())
     sys.stdout.write(f"{accelerator.distributed_type.value} rank {accelerator.process_index} holds {held} "

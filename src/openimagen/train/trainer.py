@@ -21,10 +21,10 @@ from typing import Any, Callable, Protocol
 import torch
 from accelerate import Accelerator
 from accelerate.logging import get_logger
-from accelerate.utils import DistributedType
+from accelerate.utils import DistributedType, broadcast_object_list
 
-from openimagen.train.checkpoint import (load_checkpoint, load_latest_good_checkpoint, remove_stale_temp_dirs,
-                                         save_checkpoint, set_aside_newer_checkpoints)
+from openimagen.train.checkpoint import (CheckpointWriteError, load_checkpoint, load_latest_good_checkpoint,
+                                         remove_stale_temp_dirs, save_checkpoint, set_aside_newer_checkpoints)
 from openimagen.train.config import TrainConfig
 from openimagen.train.ema import EMA
 from openimagen.train.feedback import Feedback
@@ -177,9 +177,10 @@ class Trainer:
     # ---- checkpoints -------------------------------------------------------------------------------------------
     def save(self) -> Path:
         """Every process calls this (under FSDP they gather the full tensors); the main process writes the
-        checkpoint; every process waits for it and gets its path."""
+        checkpoint; every process waits for it and gets its path, or its CheckpointWriteError (a full disk): no
+        process is left waiting for a checkpoint that will never come."""
         path = self.checkpoint_dir / f"step-{self.step:08d}"
-        main = self.accelerator.is_main_process
+        main, failure = self.accelerator.is_main_process, None
         opt_tensors, opt_meta = flatten_optimizer_state(self.optimizer.state_dict())
         tensors = {"model": gather_full(self.raw_model.state_dict(), main),
                    "ema": gather_full(self.ema.state_dict(), main), "optimizer": gather_full(opt_tensors, main)}
@@ -189,10 +190,24 @@ class Trainer:
                      "scheduler": {k: v for k, v in self.scheduler.state_dict().items() if k != "lr_lambdas"},
                      "skipped_steps": self.skipped, "trained_seconds": self.trained_seconds, "extra": self.extra_state}
             tensors["rng"] = rng_tensors
-            path = save_checkpoint(self.checkpoint_dir, self.step, tensors, state, self.config.keep_last)
-            logger.info(f"saved checkpoint {path}")
-        self.accelerator.wait_for_everyone()
+            try:
+                path = save_checkpoint(self.checkpoint_dir, self.step, tensors, state, self.config.keep_last)
+            except CheckpointWriteError as error:
+                failure = error
+            else:
+                logger.info(f"saved checkpoint {path}")
+        message = self._from_main(None if failure is None else str(failure))
+        if failure is not None:
+            raise failure
+        if message is not None:
+            raise CheckpointWriteError(message)
         return path
+
+    def _from_main(self, value):
+        """The main process's `value` on every process; a collective, so every process waits for the main one."""
+        if self.accelerator.num_processes == 1:
+            return value
+        return broadcast_object_list([value], from_process=0)[0]
 
     def resume(self) -> Path | None:
         """Load the checkpoint named by `config.resume` ("auto" = latest in run_dir, "never", or a directory)."""
