@@ -158,8 +158,8 @@ def test_encode_says_once_in_a_plain_line_that_long_captions_are_cut(tmp_path):
         "TruncationWarning" not in result.stderr
 
 
-@pytest.mark.parametrize("device, phrase", [("cuda", "--device cuda: torch sees no CUDA GPU on this machine"),
-                                            ("banana", "--device 'banana': not a torch device")])
+@pytest.mark.parametrize("device, phrase", [("cuda", "--device cuda: device 'cuda' is not available on this machine"),
+                                            ("banana", "--device banana: device must be a torch device such as 'cpu'")])
 def test_encode_refuses_a_device_this_machine_lacks_in_one_line(tmp_path, monkeypatch, device, phrase):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     write_manifests(tmp_path)

@@ -192,3 +192,10 @@ def test_layers_concatenate_the_models_own_hidden_states(minilm):
 def test_layers_out_of_range_are_refused_with_the_range():
     with pytest.raises(ValueError, match=r"in \[-7, 6\].*got \[7\]"):
         load_encoder(layers=(7,))
+
+
+@pytest.mark.parametrize("device, phrase", [("nope", "device must be a torch device such as 'cpu'.*got 'nope'"),
+                                            ("cuda:99", "device 'cuda:99' is not available on this machine")])
+def test_a_device_this_machine_lacks_is_named_before_the_weights_load(device, phrase):
+    with pytest.raises(ValueError, match=phrase):
+        load_encoder(device=device)

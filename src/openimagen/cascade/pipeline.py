@@ -17,6 +17,7 @@ from openimagen.cascade.randomness import mix_seed
 from openimagen.cascade.sampling import KnownRegion, from_pil, sample_stage, to_pil
 from openimagen.cascade.stage import build_stage_network
 from openimagen.cascade.text_embedder import TextEmbedder, prompt_list
+from openimagen.devices import check_device
 
 __all__ = ["Cascade"]
 
@@ -207,23 +208,6 @@ class Cascade:
 
 def new_seed() -> int:
     return int(torch.randint(2**62, ()).item())
-
-
-def check_device(device: Any) -> torch.device:
-    """`device` as a torch.device that exists on this machine; a ValueError / TypeError naming it else."""
-    if isinstance(device, torch.dtype):
-        raise TypeError(f"device must be a device such as 'cpu' or 'cuda', got the dtype {device} (the networks "
-                        "compute in float32)")
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ValueError(f"device must be a torch device such as 'cpu', 'cuda', 'cuda:1' or 'mps', "
-                         f"got {device!r}") from None
-    available = {"cuda": torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count(),
-                 "mps": torch.backends.mps.is_available()}.get(device.type, True)
-    if not available:
-        raise ValueError(f"device {str(device)!r} is not available on this machine (use 'cpu')")
-    return device
 
 
 def check_count(name: str, value: Any) -> None:

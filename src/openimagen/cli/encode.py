@@ -90,16 +90,13 @@ def check_captions(path: str, texts: list[str]) -> None:
 
 def check_device(device: str | None) -> None:
     """--device names a device torch knows and this machine has (one line, not torch's error, otherwise)."""
-    if device is None:
-        return
-    try:
-        kind = torch.device(device).type
-    except RuntimeError:
-        raise UserError(f"--device {device!r}: not a torch device; use cpu, cuda or cuda:N") from None
-    if kind == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"--device {device}: torch sees no CUDA GPU on this machine; use --device cpu or leave it out")
-    if kind == "mps" and not torch.backends.mps.is_available():
-        raise UserError(f"--device {device}: Apple's MPS is not available here; use --device cpu or leave it out")
+    from openimagen.devices import check_device as check
+
+    if device is not None:
+        try:
+            check(device)
+        except (TypeError, ValueError) as error:
+            raise UserError(f"--device {device}: {error} (or leave --device out)") from None
 
 
 def check_out_dir(out_dir: str) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from openimagen.devices import check_device
 from openimagen.text.encoder import TextEncoder
 
 MINILM_NAME = "all-MiniLM-L6-v2"
@@ -42,7 +43,8 @@ def load_encoder(name_or_path: str | os.PathLike | None = None, max_length: int 
     if not isinstance(max_length, int) or max_length < 1:
         raise ValueError(f"load_encoder: max_length must be a positive int, got {max_length!r}")
     name, directory = locate_encoder(name_or_path)
-    device = torch.device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
+    default = "cuda" if torch.cuda.is_available() else "cpu"
+    device = check_device(device) if device is not None else torch.device(default)
     dtype = _resolve_dtype(dtype, device)
     model, tokenizer = _load_model_and_tokenizer(name, directory, dtype)
     max_positions = getattr(model.config, "max_position_embeddings", None)
