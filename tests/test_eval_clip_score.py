@@ -119,7 +119,7 @@ def test_an_image_without_a_usable_caption_is_refused_naming_it_and_the_count(tm
     images = captioned_folder(tmp_path / "images", ["a red circle", "two blue squares", "a green star"])
     (images / "1.txt").unlink()
     result = cli("eval", "clip-score", images, "--weights", clip_folder)
-    assert_one_line_error(result, f"{images}: 1 of 3 images have no usable caption (1 with no .txt caption); "
+    assert_one_line_error(result, f"{images}: 1 of 3 images cannot be scored (1 with no .txt caption); "
                                   f"the first: {images / '1.png'} (expected 1.txt beside it)")
 
 
@@ -128,7 +128,7 @@ def test_captions_that_are_not_utf8_are_named_as_such_not_as_missing(tmp_path, c
     for k in range(2):
         (images / f"{k}.txt").write_bytes("caf\u00e9".encode("latin-1"))
     result = cli("eval", "clip-score", images, "--weights", clip_folder)
-    assert_one_line_error(result, "2 of 2 images have no usable caption (2 with a caption that is not UTF-8); the "
+    assert_one_line_error(result, "2 of 2 images cannot be scored (2 with a caption that is not UTF-8); the "
                                   f"first: {images / '0.png'} ({images / '0.txt'} line 1: not UTF-8 text (byte 0xe9)")
     assert "beside it" not in result.stderr
 
@@ -145,3 +145,12 @@ def test_weights_that_name_a_missing_folder_are_no_such_folder_without_a_hub_loo
     images = captioned_folder(tmp_path / "images", ["a red circle"])
     assert_one_line_error(cli("eval", "clip-score", images, "--weights", weights),
                           f"--weights {weights}: no such folder; pass a saved CLIP folder or a hub name")
+
+
+def test_a_link_loop_scores_each_image_once_and_is_not_called_uncaptioned(tmp_path):
+    from openimagen.eval.image_sets import captioned_images
+
+    images = captioned_folder(tmp_path / "images", ["a red circle", "two blue squares"])
+    (images / "again").symlink_to(images, target_is_directory=True)
+    pairs = captioned_images(images)
+    assert sorted(caption for _, caption in pairs) == ["a red circle", "two blue squares"]

@@ -50,10 +50,10 @@ def captioned_images(images: str | Path, captions: str | Path | None = None) -> 
     if captions is None and (images / "prompts.jsonl").is_file() and (images / "images").is_dir():
         return _run_folder_pairs(images)
     if captions is None:
-        report = SkipReport(max_examples=1)
+        report = SkipReport(max_examples=10**6)
         pairs = [(Path(s.path), s.caption) for s in scan_folder(str(images), report)]
-        if report.total:
-            raise ImageSetError(uncaptioned_message(images, report, len(pairs) + report.total))
+        if set(report.counts) - {"duplicate"}:         # an image met again (a link loop) is rightly scored once
+            raise ImageSetError(unscorable_message(images, report, len(pairs)))
         if not pairs:
             raise ImageSetError(f"{images}: no images ({', '.join(IMAGE_EXTENSIONS)}) in it or its subfolders")
         return pairs
@@ -74,17 +74,19 @@ def captioned_images(images: str | Path, captions: str | Path | None = None) -> 
 
 
 SKIP_REASONS = {"no_caption": "no .txt caption", "caption_not_utf8": "a caption that is not UTF-8",
-                "empty_caption": "an empty caption"}
+                "empty_caption": "an empty caption", "unreadable_caption": "a caption that cannot be read",
+                "unreadable_folder": "a folder that cannot be listed"}
 
 
-def uncaptioned_message(images: Path, report: SkipReport, total: int) -> str:
-    """One line: how many images have no usable same-stem caption and why, the first of them, and what to do (a
-    score over the captioned subset would silently measure another set)."""
+def unscorable_message(images: Path, report: SkipReport, scored: int) -> str:
+    """One line: how many images (or folders) cannot be scored and why, the first of them, and what to do (a
+    score over the rest would silently measure another set)."""
+    skipped = [example for example in report.examples if example[1] != "duplicate"]
     reasons = ", ".join(f"{count} with {SKIP_REASONS.get(reason, reason)}" for reason, count in
-                        sorted(report.counts.items()))
-    where, _, detail = report.examples[0]
-    return (f"{images}: {report.total} of {total} images have no usable caption ({reasons}); the first: {where} "
-            f"({detail}); give every image a UTF-8 same-stem .txt caption, or pass a CAPTIONS manifest "
+                        sorted(report.counts.items()) if reason != "duplicate")
+    where, _, detail = skipped[0]
+    return (f"{images}: {len(skipped)} of {scored + len(skipped)} images cannot be scored ({reasons}); the first: "
+            f"{where} ({detail}); give every image a UTF-8 same-stem .txt caption, or pass a CAPTIONS manifest "
             "(.jsonl or .csv with the columns path, caption) of the images to score")
 
 
