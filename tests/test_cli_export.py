@@ -65,6 +65,7 @@ def test_a_chosen_checkpoint_is_verified_against_its_state_json(run, tmp_path):
     ema.write_bytes(bytes(data))
     result = export(run, "--checkpoint", f"1={checkpoint(run, 1)}", "--out", tmp_path / "out")
     assert_one_line_error(result, f"{ema} is damaged (sha256 differs")
+    assert "choose another checkpoint for stage 1" in result.stderr
     assert not (tmp_path / "out").exists()
 
 
@@ -103,6 +104,7 @@ def test_a_failed_write_names_out_and_leaves_no_temp_folder(run, tmp_path, monke
     monkeypatch.setattr(pretrained, "save_file", full_disk)
     result = export(run, "--out", tmp_path / "model", "--no-raw")
     assert_one_line_error(result, f"cannot write {tmp_path / 'model'}: No space left on device")
+    assert "free some space there or save to another folder" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 

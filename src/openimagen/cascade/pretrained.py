@@ -66,7 +66,8 @@ def save_cascade(cascade, directory: str | Path, raw_networks: list[nn.Module] |
         _write_folder(cascade, tmp, raw_networks, dtype)
     except (OSError, SafetensorError) as error:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise SaveError(f"cannot write {directory}: {getattr(error, 'strerror', None) or error}") from error
+        raise SaveError(f"cannot write {directory}: {getattr(error, 'strerror', None) or error}; free some space "
+                        "there or save to another folder") from error
     replace_directory(tmp, directory)
     return directory
 

@@ -32,7 +32,11 @@ def missing_stages(config: ExperimentConfig) -> list[int]:
 def _chosen_checkpoint(config: ExperimentConfig, number: int, chosen: dict[int, Path]) -> Path | None:
     """`chosen[number]` verified against its state.json, else the stage's newest intact checkpoint (None: none)."""
     if number in chosen:
-        verify_checkpoint(chosen[number])
+        try:
+            verify_checkpoint(chosen[number])
+        except CheckpointError as error:
+            raise CheckpointError(f"{error}; choose another checkpoint for stage {number}, or none (its newest intact "
+                                  "one is used)") from error
         return chosen[number]
     return latest_good_checkpoint(stage_dir(config, number) / "checkpoints")
 
