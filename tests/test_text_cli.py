@@ -76,6 +76,7 @@ def test_encode_command_reports_a_missing_encoder_in_one_line(tmp_path, monkeypa
     result = CliRunner().invoke(main, ["encode", str(tmp_path / "captions.txt"), str(tmp_path / "out"),
                                        "--encoder", "no-such-org/no-such-t5"])
     assert result.exit_code == 2 and "no-such-org/no-such-t5" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()              # no empty OUT_DIR left behind
 
 
 def test_encode_command_layers_option_writes_those_hidden_states(tmp_path):

@@ -62,9 +62,14 @@ def encode(captions, out_dir, encoder_name, max_length, layers, field, batch_siz
     try:
         texts = read_captions(captions, field=field)
         check_captions(captions, texts)
-        check_out_dir(out_dir)
-        encoder = load_encoder(encoder_name, max_length=max_length, device=device, dtype=dtype,
-                               layers=_parse_layers(layers))
+        created = check_out_dir(out_dir)
+        try:
+            encoder = load_encoder(encoder_name, max_length=max_length, device=device, dtype=dtype,
+                                   layers=_parse_layers(layers))
+        except BaseException:
+            if created:                                  # leave no empty OUT_DIR behind a failed start
+                os.rmdir(out_dir)
+            raise
         with plain_warnings():
             result = encode_captions(texts, encoder, out_dir, shard_size=shard_size, rank=rank,
                                      world_size=world_size, batch_size=batch_size)
@@ -99,15 +104,17 @@ def check_device(device: str | None) -> None:
             raise UserError(f"--device {device}: {error} (or leave --device out)") from None
 
 
-def check_out_dir(out_dir: str) -> None:
+def check_out_dir(out_dir: str) -> bool:
     """Create OUT_DIR and write a probe in it, so a folder that cannot be made or written is one line naming it
-    before the encoder loads (not an errno after it)."""
+    before the encoder loads (not an errno after it). True if this call created the folder."""
+    created = not Path(out_dir).exists()
     try:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=out_dir, prefix=".openimagen-probe-").close()
     except OSError as error:
         raise UserError(f"OUT_DIR {out_dir}: cannot write there ({error.strerror or error}); choose another "
                         "folder") from error
+    return created
 
 
 def cache_progress(out_dir: str) -> str:
