@@ -113,6 +113,14 @@ def test_outpaint_keeps_the_scaled_image_and_fills_the_pad(cascade):
     assert keep.sum() == 64 and np.array_equal(pixels(out)[keep], pixels(canvas)[keep])
 
 
+def test_outpaint_takes_one_image_per_output(cascade):
+    images = [random_image(size=16, seed=k) for k in range(2)]
+    out = cascade.outpaint("red", images, pad=(8, 0, 0, 8), num_images_per_prompt=2, seed=0, progress=False)
+    for image, result in zip(images, out):
+        canvas, mask = editing.outpaint_canvas(image, (8, 0, 0, 8), 16)
+        keep = np.asarray(mask) == 0
+        assert np.array_equal(pixels(result)[keep], pixels(canvas)[keep])
+
 def test_outpaint_canvas_scales_to_fit_and_centres_a_non_square_canvas():
     canvas, mask = editing.outpaint_canvas(Image.new("RGB", (20, 10), (255, 0, 0)), (0, 0, 20, 0), 16)
     kept = np.argwhere(np.asarray(mask) == 0)

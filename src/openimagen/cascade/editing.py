@@ -153,6 +153,7 @@ def outpaint(cascade: Cascade, prompts: str | list[str], image: Any, pad: tuple[
     `inpaint` (same keywords). Padding every side is zooming out."""
     size = cascade.config.stages[cascade._last_stage(settings.get("stop_at_stage")) - 1].resolution
     prompts = prompt_list(prompts)
-    pairs = [outpaint_canvas(im, pad, size) for im in per_output(image, len(prompts), 1, "image")]
+    images = per_output(image, len(prompts), num_images_per_prompt, "image")       # one per output
+    pairs = [outpaint_canvas(im, pad, size) for im in images]
     canvases, masks = [c for c, _ in pairs], [m for _, m in pairs]
     return inpaint(cascade, prompts, canvases, masks, num_images_per_prompt, seed, method, **settings)
