@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_utils import interleaved_medians  # noqa: E402
 
 from openimagen.nn import build_network, config_from_dict, count_parameters, example_inputs  # noqa: E402
-from openimagen.train.trainer import cpu_has_fast_bf16  # noqa: E402
+from openimagen.train.accelerator import cpu_has_fast_bf16  # noqa: E402
 
 MODEL = Path(__file__).resolve().parents[1] / "src/openimagen/models/shapes-cascade/config.json"
 TOKENS = 32

@@ -20,7 +20,7 @@ from cascade_helpers import WordEncoder  # noqa: E402
 from openimagen.cascade import TextEmbedder  # noqa: E402
 from openimagen.train import stage_run  # noqa: E402
 from openimagen.train.config import config_from_dict  # noqa: E402
-from openimagen.train.trainer import make_accelerator  # noqa: E402
+from openimagen.train.accelerator import make_accelerator  # noqa: E402
 
 
 def main() -> None:

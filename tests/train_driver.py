@@ -26,7 +26,7 @@ from openimagen.train import run, stage_run, trainer  # noqa: E402
 from openimagen.train.checkpoint import CheckpointWriteError  # noqa: E402
 from openimagen.train.config import config_from_dict  # noqa: E402
 from openimagen.train.sharding import gather_full  # noqa: E402
-from openimagen.train.trainer import make_accelerator  # noqa: E402
+from openimagen.train.accelerator import make_accelerator  # noqa: E402
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from importlib import import_module
 _EXPORTS = {
     "ConfigError": "openimagen.config", "TrainConfig": "config", "DataConfig": "config", "ExperimentConfig": "config",
     "load_config": "config", "config_from_dict": "config", "Trainer": "trainer", "TrainResult": "trainer",
-    "TrainingDiverged": "trainer", "make_accelerator": "trainer", "EMA": "ema", "train": "run",
+    "TrainingDiverged": "trainer", "make_accelerator": "accelerator", "EMA": "ema", "train": "run",
     "export_cascade": "run", "train_stage": "stage_run",
 }
 __all__ = sorted(_EXPORTS)

@@ -16,7 +16,8 @@ from openimagen.config import ConfigError
 from openimagen.train.checkpoint import CheckpointError, latest_checkpoint, latest_good_checkpoint, verify_checkpoint
 from openimagen.train.config import ExperimentConfig
 from openimagen.train.stage_run import init_from_folder, make_embedder, stage_dir, train_stage
-from openimagen.train.trainer import TrainResult, make_accelerator
+from openimagen.train.accelerator import make_accelerator
+from openimagen.train.trainer import TrainResult
 
 __all__ = ["train", "export_cascade", "missing_stages", "check_output_dir"]
 

@@ -22,7 +22,8 @@ from openimagen.nn import load_widened
 from openimagen.cascade.sampling import sample_stage, to_pil
 from openimagen.train.batches import StreamBatches
 from openimagen.train.config import ExperimentConfig
-from openimagen.train.trainer import Trainer, TrainResult, make_accelerator
+from openimagen.train.accelerator import make_accelerator
+from openimagen.train.trainer import Trainer, TrainResult
 
 __all__ = ["train_stage", "make_embedder", "StageLoss", "stage_dir", "initial_network", "init_from_folder"]
 
