@@ -5,6 +5,7 @@ import pytest
 import torch
 from safetensors import SafetensorError
 
+from openimagen import files
 import openimagen.train.checkpoint as checkpoint_module
 import openimagen.train.run as run_module
 from openimagen.train.checkpoint import CheckpointWriteError, list_checkpoints, save_checkpoint
@@ -52,10 +53,10 @@ def test_a_run_lock_on_a_full_disk_still_locks(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("errno, reason", [(30, "Read-only file system"), (28, "No space left on device")])
 def test_an_output_dir_that_cannot_be_written_is_refused(tmp_path, no_model_loads, monkeypatch, errno, reason):
-    def cannot_write(path, *args, **kwargs):
+    def cannot_write(*args, **kwargs):
         raise OSError(errno, reason)
 
-    monkeypatch.setattr(run_module.Path, "write_bytes", cannot_write)
+    monkeypatch.setattr(files.tempfile, "TemporaryFile", cannot_write)
     assert_one_line_error(train(tmp_path / "run"), f"'{tmp_path / 'run'}': cannot write there ({reason})")
     assert not list((tmp_path / "run").iterdir())
 

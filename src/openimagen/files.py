@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
 __all__ = ["atomic_path", "write_bytes_atomic", "write_text_atomic", "write_json_atomic", "save_image_atomic",
-           "replace_directory", "give_default_mode", "NotUtf8Error", "decode_utf8", "read_utf8"]
+           "replace_directory", "probe_folder", "give_default_mode", "NotUtf8Error", "decode_utf8", "read_utf8"]
 
 
 @contextmanager
@@ -66,6 +67,20 @@ def replace_directory(tmp: Path, final: Path) -> None:
         shutil.rmtree(trash, ignore_errors=True)
     else:
         os.replace(tmp, final)
+
+
+def probe_folder(path: str | os.PathLike, create: bool = True) -> bool:
+    """Write (and drop) a 4 KB probe file in folder `path`, made first with its parents if `create`, so a file in
+    the way, a missing permission or a read-only or full disk is an OSError before any long work, not after it.
+    True if this call created the folder."""
+    path = Path(path)
+    created = create and not path.exists()
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=path, prefix=".openimagen-probe-") as probe:
+        probe.write(bytes(4096))
+        probe.flush()
+    return created
 
 
 def give_default_mode(path: str | os.PathLike) -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import click
@@ -14,6 +14,7 @@ import torch
 from openimagen.cli import UserError
 from openimagen.cli.command import Command, hide_weight_loading_bar
 from openimagen.cli.plain_warnings import plain_warnings
+from openimagen.files import probe_folder
 from openimagen.cli.threads import set_threads
 
 
@@ -68,7 +69,8 @@ def encode(captions, out_dir, encoder_name, max_length, layers, field, batch_siz
                                    layers=_parse_layers(layers))
         except BaseException:
             if created:                                  # leave no empty OUT_DIR behind a failed start
-                os.rmdir(out_dir)
+                with contextlib.suppress(OSError):
+                    os.rmdir(out_dir)
             raise
         with plain_warnings():
             result = encode_captions(texts, encoder, out_dir, shard_size=shard_size, rank=rank,
@@ -107,14 +109,11 @@ def check_device(device: str | None) -> None:
 def check_out_dir(out_dir: str) -> bool:
     """Create OUT_DIR and write a probe in it, so a folder that cannot be made or written is one line naming it
     before the encoder loads (not an errno after it). True if this call created the folder."""
-    created = not Path(out_dir).exists()
     try:
-        Path(out_dir).mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=out_dir, prefix=".openimagen-probe-").close()
+        return probe_folder(out_dir)
     except OSError as error:
         raise UserError(f"OUT_DIR {out_dir}: cannot write there ({error.strerror or error}); choose another "
                         "folder") from error
-    return created
 
 
 def cache_progress(out_dir: str) -> str:

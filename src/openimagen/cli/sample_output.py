@@ -3,7 +3,6 @@ batch is done, so an interrupted run keeps every finished image) or one grid, ea
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from PIL import Image
@@ -13,6 +12,7 @@ from openimagen.cli import UserError
 from openimagen.cli.model_folder import is_shipped
 from openimagen.cli.pngmeta import save_png
 from openimagen.cli.recipe import Recipe, make_grid
+from openimagen.files import probe_folder
 
 __all__ = ["check_output", "output_paths", "SampleWriter"]
 
@@ -26,7 +26,7 @@ def check_output(out: Path) -> None:
     if out.is_dir():
         raise UserError(f"-o {out} is a folder; give a file name such as {out / 'sample.png'}")
     try:                                  # probe before sampling: permissions, read-only file systems, root or not
-        tempfile.TemporaryFile(dir=folder, prefix=".openimagen-probe-").close()
+        probe_folder(folder, create=False)
     except OSError as error:
         raise UserError(f"-o {out}: cannot write to {folder} ({error.strerror or error}); "
                         "choose another path") from error

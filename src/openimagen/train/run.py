@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 from pathlib import Path
 
 import torch
@@ -13,6 +11,7 @@ from safetensors.torch import load_file
 from openimagen.cascade import Cascade, TextEmbedder, build_stage_network
 from openimagen.cascade.pretrained import SaveError, check_save_folder
 from openimagen.config import ConfigError
+from openimagen.files import probe_folder
 from openimagen.train.checkpoint import CheckpointError, latest_checkpoint, latest_good_checkpoint, verify_checkpoint
 from openimagen.train.config import ExperimentConfig
 from openimagen.train.stage_run import init_from_folder, make_embedder, stage_dir, train_stage
@@ -98,16 +97,11 @@ def check_output_dir(path: str | Path) -> None:
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise ConfigError(f"train.output_dir = {str(path)!r} is a file, not a folder; set another train.output_dir")
-    probe = path / f".write-probe-{os.getpid()}"
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe.write_bytes(bytes(4096))
+        probe_folder(path)
     except OSError as error:
-        with contextlib.suppress(OSError):
-            probe.unlink()
         raise ConfigError(f"train.output_dir = {str(path)!r}: cannot write there ({error.strerror}); set another "
                           "train.output_dir") from error
-    probe.unlink()
 
 
 def train(config: ExperimentConfig, stages: list[int] | None = None, accelerator: Accelerator | None = None,
