@@ -281,6 +281,10 @@ def test_on_batch_and_save_dtype_are_checked_before_any_work(cascade, tmp_path):
         with pytest.raises(ValueError, match="dtype must be None, torch.float32, torch.float16 or torch.bfloat16"):
             cascade.save_pretrained(tmp_path / "model", dtype=dtype)
         assert not (tmp_path / "model").exists()
+    from openimagen.cascade.pretrained import save_cascade
+
+    with pytest.raises(ValueError, match="dtype must be None"):               # the library function itself
+        save_cascade(cascade, tmp_path / "model", dtype=torch.int8)
 
 
 def test_constructing_a_cascade_names_a_wrong_config_network_embedder_or_folder(cascade):

@@ -72,8 +72,6 @@ class Cascade:
         """`dtype=torch.float16` halves the files (weights are computed with in fp32 after loading)."""
         from openimagen.cascade.pretrained import save_cascade
 
-        if dtype not in (None, torch.float32, torch.float16, torch.bfloat16):
-            raise ValueError(f"dtype must be None, torch.float32, torch.float16 or torch.bfloat16, got {dtype!r}")
         save_cascade(self, directory, raw_networks, dtype)
 
     @classmethod

@@ -58,17 +58,19 @@ def save_cascade(cascade, directory: str | Path, raw_networks: list[nn.Module] |
     tensors are stored as `dtype` if given (e.g. float16 for a shipped model). `directory` may be new, empty or a
     saved cascade (`check_save_folder`); a failed write leaves nothing behind and raises SaveError."""
     directory = Path(directory)
+    if dtype not in (None, torch.float32, torch.float16, torch.bfloat16):
+        raise ValueError(f"dtype must be None, torch.float32, torch.float16 or torch.bfloat16, got {dtype!r}")
     if raw_networks is not None and len(raw_networks) != len(cascade.networks):
         raise ValueError(f"raw_networks: need {len(cascade.networks)} networks, got {len(raw_networks)}")
     check_save_folder(directory)
     tmp = directory.with_name(f".{directory.name}.tmp-{os.getpid()}")
     try:
         _write_folder(cascade, tmp, raw_networks, dtype)
+        replace_directory(tmp, directory)
     except (OSError, SafetensorError) as error:
         shutil.rmtree(tmp, ignore_errors=True)
         raise SaveError(f"cannot write {directory}: {getattr(error, 'strerror', None) or error}; free some space "
                         "there or save to another folder") from error
-    replace_directory(tmp, directory)
     return directory
 
 
