@@ -8,9 +8,7 @@ import click
 
 from openimagen.cli import UserError
 
-__all__ = ["SEED_MAX", "check_positive_ints", "check_float", "check_seed", "sampler_option", "guidance_interval_option"]
-
-SEED_MAX = 2**64 - 1                         # torch.Generator.manual_seed takes 64-bit seeds; larger ones would wrap
+__all__ = ["check_positive_ints", "check_float", "check_seed", "sampler_option", "guidance_interval_option"]
 
 
 def check_positive_ints(**options: int | None) -> None:
@@ -34,9 +32,13 @@ def check_float(option: str, value: float | None, low: float | None = None, high
 
 
 def check_seed(seed: int | None) -> None:
-    if seed is not None and not 0 <= seed <= SEED_MAX:
-        raise UserError(f"--seed must be in 0..2^64-1, got {seed}")
+    """--seed as the library checks it (`Cascade` takes seeds in 0..2^64-1), as one line naming the option."""
+    from openimagen.cascade.pipeline import check_seed as check
 
+    try:
+        check(seed)
+    except ValueError as error:
+        raise UserError(f"--{error}") from None
 
 
 def sampler_option(default: str | None = None):

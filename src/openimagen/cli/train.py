@@ -61,10 +61,8 @@ def train(config_path: str, overrides: tuple[str, ...], stages: tuple[int, ...])
         with plain_warnings():                  # e.g. captions longer than the encoder reads: one plain line
             results = run_training(config, list(stages) or None)
     except (ConfigError, CacheError, DataSourceError, EncoderNotFoundError, TrainingDiverged, CheckpointError,
-            RunLocked, SaveError) as error:
+            RunLocked, SaveError, DataError) as error:     # a loader worker's DataError is one line already
         raise UserError(str(error)) from error
-    except DataError as error:  # from a loader worker the message carries its traceback: keep the last line
-        raise UserError(str(error).strip().splitlines()[-1].removeprefix("DataError: ")) from error
     from accelerate import PartialState
 
     if not PartialState().is_main_process:
